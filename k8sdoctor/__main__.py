@@ -1,0 +1,5 @@
+"""Allows ``python -m k8sdoctor``."""
+
+from k8sdoctor.cli import main
+
+main()

@@ -1,0 +1,187 @@
+"""The records a run produces: findings (a fault on one object), their optional LLM explanation,
+and run errors (a kind that could not be listed, an analyzer that crashed, a failed LLM call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from k8sdoctor.cluster.state import ObjectRef
+
+
+class Severity(str, Enum):
+    """How bad a finding is; ordered, so ``--fail-on`` can compare."""
+
+    INFO = "info"
+    """Hygiene: worth knowing, nothing is failing."""
+    WARNING = "warning"
+    """Degraded, or about to fail."""
+    ERROR = "error"
+    """An object is failing."""
+    CRITICAL = "critical"
+    """Users are hurt now: a Service with no ready endpoints, every replica down, a node down."""
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What an LLM said about a group of findings that share a cause."""
+
+    summary: str
+    root_cause: str
+    steps: tuple[str, ...]
+    backend: str
+    model: str
+    cached: bool = False
+    commands: tuple[str, ...] = ()
+    confidence: str | None = None
+    truncated: bool = False
+    """The answer hit the max-tokens limit and may be cut short."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "rootCause": self.root_cause,
+            "steps": list(self.steps),
+            "commands": list(self.commands),
+            "confidence": self.confidence,
+            "backend": self.backend,
+            "model": self.model,
+            "cached": self.cached,
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fault on one object, with the evidence that proves it and the steps that fix it."""
+
+    severity: Severity
+    kind: str
+    api_version: str
+    namespace: str | None
+    name: str
+    reason: str
+    """Short machine-friendly cause: ``CrashLoopBackOff``, ``NoEndpoints``."""
+    message: str
+    """One human sentence, quoting Kubernetes' own text where there is one."""
+    evidence: tuple[str, ...] = ()
+    remediation: tuple[str, ...] = ()
+    parent: ObjectRef | None = None
+    """The owning workload (a pod's Deployment), when there is one."""
+    analyzer: str = ""
+    """Filled in by the engine from the analyzer's declaration."""
+    explanation: Explanation | None = None
+
+    @classmethod
+    def about(
+        cls,
+        obj: Mapping[str, Any],
+        *,
+        severity: Severity,
+        reason: str,
+        message: str,
+        evidence: Iterable[str] = (),
+        remediation: Iterable[str] = (),
+        parent: ObjectRef | None = None,
+    ) -> Finding:
+        """A finding on ``obj``, taking kind, apiVersion, namespace and name from it."""
+        meta = obj.get("metadata") or {}
+        return cls(
+            severity=severity,
+            kind=obj.get("kind", ""),
+            api_version=obj.get("apiVersion", ""),
+            namespace=meta.get("namespace"),
+            name=meta.get("name", ""),
+            reason=reason,
+            message=message,
+            evidence=tuple(evidence),
+            remediation=tuple(remediation),
+            parent=parent,
+        )
+
+    @property
+    def id(self) -> str:
+        """Stable across runs for the same fault on the same object."""
+        key = "\x1f".join(
+            (self.analyzer, self.kind, self.namespace or "", self.name, self.reason)
+        )
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def object_ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.name, self.namespace)
+
+    def sort_key(self) -> tuple:
+        return (self.namespace or "", self.kind, self.name, -self.severity.rank, self.analyzer,
+                self.reason, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "analyzer": self.analyzer,
+            "severity": self.severity.value,
+            "kind": self.kind,
+            "apiVersion": self.api_version,
+            "namespace": self.namespace,
+            "name": self.name,
+            "reason": self.reason,
+            "message": self.message,
+            "evidence": list(self.evidence),
+            "remediation": list(self.remediation),
+            "parent": (
+                {"kind": self.parent.kind, "name": self.parent.name} if self.parent else None
+            ),
+            "explanation": self.explanation.to_dict() if self.explanation else None,
+        }
+
+
+@dataclass(frozen=True)
+class RunError:
+    """Something that kept the run from being complete. The run still goes on."""
+
+    stage: str
+    """``fetch`` (a kind could not be listed), ``plugin`` (an analyzer would not load),
+    ``analyzer`` (an analyzer raised) or ``explain`` (an LLM call failed)."""
+    subject: str
+    """The kind, analyzer or finding group concerned."""
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def makes_data_incomplete(self) -> bool:
+        """Explain failures leave the findings whole; the others do not (``--strict``)."""
+        return self.stage != "explain"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "subject": self.subject, "message": self.message}

@@ -1,0 +1,79 @@
+"""Analyzer declarations and their discovery through the ``k8sdoctor.analyzers`` entry points.
+
+Built-in analyzers register exactly as third-party plugins do, so a ``pip install``-ed plugin
+shows up in ``k8sdoctor analyzers`` with no other step. Each entry point loads on its own: one
+that fails to import, or is not a valid ``Analyzer``, is reported and the others still run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from k8sdoctor.analysis.finding import Finding, RunError
+from k8sdoctor.cluster.state import ClusterState
+
+ENTRY_POINT_GROUP = "k8sdoctor.analyzers"
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """An analyzer's declaration.
+
+    ``doc`` is the analyzer module's docstring: its first line is the one-line description, the
+    rest lists every fault it reports and how to fix it (shown by ``k8sdoctor analyzers NAME``).
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+    """The resource kinds ``analyze`` reads; only these are fetched."""
+    analyze: Callable[[ClusterState], Iterable[Finding]]
+    doc: str
+    default: bool = True
+    """Runs without ``-a``; optional analyzers run only when named (or with ``-a all``)."""
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"analyzer name {self.name!r} must match {_NAME.pattern}")
+        if not self.doc or not self.doc.strip():
+            raise ValueError(f"analyzer {self.name!r} has no docstring listing its faults")
+        if not self.kinds:
+            raise ValueError(f"analyzer {self.name!r} declares no resource kinds")
+        if not callable(self.analyze):
+            raise ValueError(f"analyzer {self.name!r}: analyze is not callable")
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.doc).splitlines()[0].strip()
+
+    @property
+    def details(self) -> str:
+        """Everything in the docstring after the first line."""
+        return "\n".join(inspect.cleandoc(self.doc).splitlines()[1:]).strip()
+
+
+def discover() -> tuple[list[Analyzer], list[RunError]]:
+    """Every installed analyzer, sorted by name, and the plugins that could not be loaded."""
+    analyzers: dict[str, Analyzer] = {}
+    errors: list[RunError] = []
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry_point.load()
+        except Exception as err:  # a broken plugin must never sink the run
+            errors.append(RunError("plugin", entry_point.name,
+                                   f"cannot load {entry_point.value}: {type(err).__name__}: {err}"))
+            continue
+        if not isinstance(loaded, Analyzer):
+            errors.append(RunError("plugin", entry_point.name,
+                                   f"{entry_point.value} is not a k8sdoctor Analyzer"))
+            continue
+        if loaded.name in analyzers:
+            errors.append(RunError("plugin", entry_point.name,
+                                   f"another plugin already provides analyzer {loaded.name!r}"))
+            continue
+        analyzers[loaded.name] = loaded
+    return sorted(analyzers.values(), key=lambda a: a.name), errors

@@ -1,0 +1,233 @@
+"""The ``k8sdoctor`` command line: options in, one run, the report on stdout, an exit code out.
+
+Kept thin: the work is in ``k8sdoctor.run``. Heavy libraries (kubernetes, openai, ollama) are
+imported only by the commands that use them, so ``--help`` starts fast. The report alone goes to
+stdout; progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from contextlib import ExitStack
+from typing import Annotated
+
+import typer
+
+from k8sdoctor import __version__
+from k8sdoctor.cluster.source import ClusterSource
+from k8sdoctor.cluster.state import Scope
+from k8sdoctor.errors import BadInputError, UserFacingError
+from k8sdoctor.exitcodes import ExitCode
+from k8sdoctor.report import OutputFormat, RenderOptions, render
+from k8sdoctor.run import FailOn, demo_source, exit_code_for
+
+INTERNAL_ERROR = 70
+"""A bug in k8sdoctor (EX_SOFTWARE); never a verdict on the cluster."""
+
+app = typer.Typer(
+    name="k8sdoctor",
+    help="Find what is broken in a Kubernetes cluster and say why and how to fix it.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", help="The kubeconfig context to use.")
+]
+KubeconfigOpt = Annotated[
+    str | None,
+    typer.Option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG or "
+                 "~/.kube/config; in a pod, the service account)."),
+]
+NamespaceOpt = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Look at one namespace only.")
+]
+AllNamespacesOpt = Annotated[
+    bool, typer.Option("--all-namespaces", "-A", help="Look at every namespace (the default).")
+]
+SelectorOpt = Annotated[
+    str | None,
+    typer.Option("--selector", "-l", help="Label selector, e.g. app=web,tier!=db."),
+]
+AnalyzerOpt = Annotated[
+    list[str] | None,
+    typer.Option("--analyzer", "-a", help="Run this analyzer (repeatable; 'all' for every one)."),
+]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _scope(namespace: str | None, all_namespaces: bool, selector: str | None) -> Scope:
+    if namespace and all_namespaces:
+        raise BadInputError("--namespace and --all-namespaces exclude each other")
+    return Scope(namespace=namespace or None, selector=selector or None)
+
+
+def _live_source(kubeconfig: str | None, context: str | None) -> ClusterSource:
+    from k8sdoctor.cluster.live import LiveSource
+
+    return LiveSource(kubeconfig=kubeconfig, context=context)
+
+
+def _stdout_render_options() -> RenderOptions:
+    is_tty = sys.stdout.isatty()
+    color = is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    width = shutil.get_terminal_size((80, 24)).columns if is_tty else 80
+    return RenderOptions(color=color, width=max(60, min(width, 120)))
+
+
+@app.command()
+def analyze(
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="Report format.")
+    ] = OutputFormat.TEXT,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", help="Read objects from a file, a directory, or - (stdin) "
+                     "instead of a live cluster."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
+    ] = False,
+    analyzer: AnalyzerOpt = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
+    ] = FailOn.NEVER,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
+                     "or an analyzer failed."),
+    ] = False,
+) -> None:
+    """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
+    from k8sdoctor.run import analyze as run_analysis
+
+    if snapshot and demo:
+        raise BadInputError("--snapshot and --demo exclude each other")
+    scope = _scope(namespace, all_namespaces, selector)
+    with ExitStack() as stack:
+        if demo:
+            source: ClusterSource = demo_source(stack)
+        elif snapshot:
+            from k8sdoctor.cluster.snapshot import SnapshotSource
+
+            source = SnapshotSource(snapshot)
+        else:
+            source = _live_source(kubeconfig, context)
+        report = run_analysis(source, scope, analyzer or ())
+    for error in report.errors:
+        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
+    sys.stdout.write(render(report, output, _stdout_render_options()))
+    sys.stdout.flush()
+    raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
+
+
+@app.command()
+def snapshot(
+    output_file: Annotated[
+        str, typer.Option("--output", "-o", help="Where to write the snapshot (- for stdout).")
+    ],
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
+    analyzer: AnalyzerOpt = None,
+) -> None:
+    """Save the objects the analyzers need (Secrets as metadata only) to a YAML file."""
+    import yaml
+
+    from k8sdoctor.analysis.engine import select
+    from k8sdoctor.cluster.snapshot import snapshot_document
+    from k8sdoctor.run import installed_analyzers, load_state
+
+    scope = _scope(namespace, all_namespaces, selector)
+    installed, _ = installed_analyzers()
+    selected = select(installed, analyzer or ("all",))
+    source = _live_source(kubeconfig, context)
+    result = load_state(source, selected, scope)
+    for error in result.errors:
+        _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
+    document = snapshot_document(result, source=result.state.source)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if output_file == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(output_file, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise BadInputError(f"cannot write {output_file}: {err.strerror}") from None
+        count = sum(len(result.state.objects(k)) for k in result.state.kinds)
+        _stderr(f"k8sdoctor: wrote {count} objects to {output_file}")
+
+
+@app.command("analyzers")
+def list_analyzers(
+    name: Annotated[
+        str | None, typer.Argument(help="Show one analyzer's faults and fixes in full.")
+    ] = None,
+) -> None:
+    """List the installed analyzers, or describe one."""
+    from k8sdoctor.run import installed_analyzers
+
+    installed, errors = installed_analyzers()
+    for error in errors:
+        _stderr(f"k8sdoctor: warning: plugin {error.subject}: {error.message}")
+    if name is not None:
+        match = next((a for a in installed if a.name == name), None)
+        if match is None:
+            raise BadInputError(
+                f"unknown analyzer {name}; installed: {', '.join(a.name for a in installed)}"
+            )
+        default = "on by default" if match.default else "optional (run with -a)"
+        print(f"{match.name} — {match.description}\n")
+        print(f"{default}; reads {', '.join(match.kinds)}\n")
+        print(match.details)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("NAME", "DEFAULT", "KINDS", "DESCRIPTION"):
+        table.add_column(column, overflow="fold")
+    for item in installed:
+        table.add_row(item.name, "yes" if item.default else "no", ", ".join(item.kinds),
+                      item.description)
+    options = _stdout_render_options()
+    Console(width=options.width, no_color=not options.color, highlight=False).print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the k8sdoctor version."""
+    print(__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: turns user-facing errors into one line and an exit code.
+
+    Typer's standalone mode handles usage errors (exit 2) and ``typer.Exit`` itself.
+    """
+    try:
+        app(args=argv, prog_name="k8sdoctor")
+    except UserFacingError as err:
+        _stderr(f"k8sdoctor: error: {err}")
+        sys.exit(int(err.exit_code))
+    except Exception as err:  # the last line of defence against a traceback
+        _stderr(f"k8sdoctor: internal error: {type(err).__name__}: {err} "
+                "(this is a bug; please report it)")
+        sys.exit(INTERNAL_ERROR)
+    sys.exit(int(ExitCode.OK))

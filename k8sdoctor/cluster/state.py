@@ -1,0 +1,301 @@
+"""``ClusterState``: every object a run needs, fetched once, with the indexes analyzers look things up by.
+
+Objects are the API's own JSON dicts (``metadata``, ``spec``, ``status``), never client model
+classes. The state is built once by a source and then only read; indexes are derived lazily on
+first use, so an analyzer pays only for the lookups it makes. Treat every dict as read-only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+from k8sdoctor.cluster.selectors import matches_label_selector, matches_map
+
+K8sObject = dict[str, Any]
+"""An object as the API server returns it."""
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Names one object: what a finding is about, or the workload that owns it."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the cluster a run looks at: ``-n`` and ``-l``."""
+
+    namespace: str | None = None
+    """None means all namespaces."""
+    selector: str | None = None
+    """The ``-l`` expression, applied to the Lists of label-selectable kinds."""
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp as the API writes it (``2026-11-20T10:00:00Z``), or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def ref_of(obj: Mapping[str, Any]) -> ObjectRef:
+    meta = obj.get("metadata") or {}
+    return ObjectRef(obj.get("kind", ""), meta.get("name", ""), meta.get("namespace"))
+
+
+def _key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
+    return (kind, namespace or "", name)
+
+
+class ClusterState:
+    """The objects of one run, by kind, with lookups. Built by a source; never mutated after."""
+
+    def __init__(
+        self,
+        objects: Mapping[str, Sequence[K8sObject]],
+        *,
+        now: datetime,
+        listed_kinds: Iterable[str] | None = None,
+        scope: Scope | None = None,
+        source: str = "",
+    ) -> None:
+        self._objects: Mapping[str, tuple[K8sObject, ...]] = MappingProxyType(
+            {kind: tuple(items) for kind, items in objects.items()}
+        )
+        self.now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        self._listed = frozenset(self._objects if listed_kinds is None else listed_kinds)
+        self.scope = scope or Scope()
+        self.source = source
+
+    # -- plain access ---------------------------------------------------------------------------
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind that holds at least one object."""
+        return frozenset(kind for kind, items in self._objects.items() if items)
+
+    def has_kind(self, kind: str) -> bool:
+        """True when ``kind`` was listed completely, so "not found" really means absent.
+
+        False when the kind was not asked for, could not be listed (403) or is not served:
+        analyzers must not report a missing ConfigMap when ConfigMaps could not be read.
+        """
+        return kind in self._listed
+
+    def objects(self, kind: str) -> tuple[K8sObject, ...]:
+        return self._objects.get(kind, ())
+
+    def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        return self._by_key.get(_key(kind, namespace, name))
+
+    def in_namespace(self, kind: str, namespace: str | None) -> tuple[K8sObject, ...]:
+        return self._by_namespace.get((kind, namespace or ""), ())
+
+    def by_uid(self, uid: str) -> K8sObject | None:
+        return self._by_uid.get(uid)
+
+    def age_of(self, timestamp: str | None) -> float | None:
+        """Seconds from ``timestamp`` to ``now``; None if absent or unparsable."""
+        moment = parse_time(timestamp)
+        return None if moment is None else (self.now - moment).total_seconds()
+
+    # -- ownership ------------------------------------------------------------------------------
+
+    def owned_by(self, uid: str) -> tuple[K8sObject, ...]:
+        """Objects whose ownerReferences name ``uid``."""
+        return self._by_owner.get(uid, ())
+
+    def controller_of(self, obj: Mapping[str, Any]) -> K8sObject | None:
+        """The object's controlling owner, when that owner is in the state."""
+        ref = controller_ref(obj)
+        return None if ref is None else self.by_uid(ref.get("uid", ""))
+
+    def workload_of(self, obj: Mapping[str, Any]) -> ObjectRef | None:
+        """The top-most controller: a Pod's Deployment (through its ReplicaSet), a Job's CronJob.
+
+        When an owner is not in the state its ownerReference still names it. None for an object
+        nothing controls.
+        """
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        ref = controller_ref(obj)
+        top: ObjectRef | None = None
+        seen: set[str] = set()
+        while ref is not None and ref.get("uid") not in seen:
+            seen.add(ref.get("uid", ""))
+            top = ObjectRef(ref.get("kind", ""), ref.get("name", ""), namespace)
+            owner = self.by_uid(ref.get("uid", ""))
+            if owner is None:
+                break
+            ref = controller_ref(owner)
+        return top
+
+    # -- pods, services, events -----------------------------------------------------------------
+
+    def pods_on_node(self, node_name: str) -> tuple[K8sObject, ...]:
+        return self._pods_by_node.get(node_name, ())
+
+    def pods_matching(self, namespace: str | None, selector: Mapping[str, str] | None):
+        """Pods a Service-style map selector picks in ``namespace``."""
+        return tuple(
+            pod
+            for pod in self.in_namespace("Pod", namespace)
+            if matches_map(selector, pod["metadata"].get("labels"))
+        )
+
+    def pods_selected_by(self, namespace: str | None, selector: Mapping | None):
+        """Pods a ``LabelSelector`` (matchLabels / matchExpressions) picks in ``namespace``."""
+        return tuple(
+            pod
+            for pod in self.in_namespace("Pod", namespace)
+            if matches_label_selector(selector, pod["metadata"].get("labels"))
+        )
+
+    def endpoint_slices_for(self, namespace: str | None, service: str) -> tuple[K8sObject, ...]:
+        return self._slices_by_service.get((namespace or "", service), ())
+
+    def endpoints_for(self, namespace: str | None, service: str) -> K8sObject | None:
+        return self.get("Endpoints", namespace, service)
+
+    def events_for(self, obj: Mapping[str, Any]) -> tuple[K8sObject, ...]:
+        """Events about ``obj``, oldest first (core/v1 ``involvedObject`` or events.k8s.io
+        ``regarding``)."""
+        meta = obj.get("metadata") or {}
+        by_uid = self._events_by_uid.get(meta.get("uid", ""), ())
+        if by_uid:
+            return by_uid
+        return self._events_by_key.get(_key(obj.get("kind", ""), meta.get("namespace"),
+                                            meta.get("name", "")), ())
+
+    # -- indexes --------------------------------------------------------------------------------
+
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str, str], K8sObject]:
+        index = {}
+        for kind, items in self._objects.items():
+            for obj in items:
+                meta = obj.get("metadata") or {}
+                index[_key(kind, meta.get("namespace"), meta.get("name", ""))] = obj
+        return index
+
+    @cached_property
+    def _by_namespace(self) -> dict[tuple[str, str], tuple[K8sObject, ...]]:
+        index: dict[tuple[str, str], list[K8sObject]] = defaultdict(list)
+        for kind, items in self._objects.items():
+            for obj in items:
+                index[(kind, (obj.get("metadata") or {}).get("namespace") or "")].append(obj)
+        return {key: tuple(items) for key, items in index.items()}
+
+    @cached_property
+    def _by_uid(self) -> dict[str, K8sObject]:
+        return {
+            obj["metadata"]["uid"]: obj
+            for items in self._objects.values()
+            for obj in items
+            if (obj.get("metadata") or {}).get("uid")
+        }
+
+    @cached_property
+    def _by_owner(self) -> dict[str, tuple[K8sObject, ...]]:
+        index: dict[str, list[K8sObject]] = defaultdict(list)
+        for items in self._objects.values():
+            for obj in items:
+                for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+                    index[ref.get("uid", "")].append(obj)
+        return {uid: tuple(items) for uid, items in index.items()}
+
+    @cached_property
+    def _pods_by_node(self) -> dict[str, tuple[K8sObject, ...]]:
+        index: dict[str, list[K8sObject]] = defaultdict(list)
+        for pod in self.objects("Pod"):
+            if node := (pod.get("spec") or {}).get("nodeName"):
+                index[node].append(pod)
+        return {node: tuple(items) for node, items in index.items()}
+
+    @cached_property
+    def _slices_by_service(self) -> dict[tuple[str, str], tuple[K8sObject, ...]]:
+        index: dict[tuple[str, str], list[K8sObject]] = defaultdict(list)
+        for eps in self.objects("EndpointSlice"):
+            meta = eps.get("metadata") or {}
+            service = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+            if service:
+                index[(meta.get("namespace") or "", service)].append(eps)
+        return {key: tuple(items) for key, items in index.items()}
+
+    @cached_property
+    def _events_sorted(self) -> tuple[K8sObject, ...]:
+        return tuple(sorted(self.objects("Event"), key=event_time))
+
+    @cached_property
+    def _events_by_uid(self) -> dict[str, tuple[K8sObject, ...]]:
+        index: dict[str, list[K8sObject]] = defaultdict(list)
+        for event in self._events_sorted:
+            target = event.get("involvedObject") or event.get("regarding") or {}
+            if target.get("uid"):
+                index[target["uid"]].append(event)
+        return {uid: tuple(items) for uid, items in index.items()}
+
+    @cached_property
+    def _events_by_key(self) -> dict[tuple[str, str, str], tuple[K8sObject, ...]]:
+        index: dict[tuple[str, str, str], list[K8sObject]] = defaultdict(list)
+        for event in self._events_sorted:
+            target = event.get("involvedObject") or event.get("regarding") or {}
+            key = _key(target.get("kind", ""), target.get("namespace"), target.get("name", ""))
+            index[key].append(event)
+        return {key: tuple(items) for key, items in index.items()}
+
+
+def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ownerReference with ``controller: true``, if any."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def event_time(event: Mapping[str, Any]) -> str:
+    """The most recent time an event was seen, as a sortable RFC 3339 string."""
+    series = event.get("series") or {}
+    return (
+        event.get("lastTimestamp")
+        or series.get("lastObservedTime")
+        or event.get("eventTime")
+        or event.get("firstTimestamp")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def newest_timestamp(objects: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """The latest creation, event or condition time in ``objects``: a snapshot's "now" when it
+    does not record its capture time."""
+    newest: datetime | None = None
+    for obj in objects:
+        candidates = [(obj.get("metadata") or {}).get("creationTimestamp"), event_time(obj)]
+        status = obj.get("status")
+        if isinstance(status, Mapping):
+            for condition in status.get("conditions") or ():
+                if isinstance(condition, Mapping):
+                    candidates.append(condition.get("lastTransitionTime"))
+                    candidates.append(condition.get("lastHeartbeatTime"))
+        for candidate in candidates:
+            moment = parse_time(candidate) if isinstance(candidate, str) else None
+            if moment and (newest is None or moment > newest):
+                newest = moment
+    return newest

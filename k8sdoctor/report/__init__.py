@@ -1,0 +1,56 @@
+"""Rendering a report: one module per output format, each a pure ``render(report, options)``.
+
+``OutputFormat`` maps every format to its renderer; a test walks every member so a format can
+never be added without one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from typing import Any
+
+from k8sdoctor.report.model import Report
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    width: int = 80
+
+
+class OutputFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+    YAML = "yaml"
+
+
+def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
+    if fmt is OutputFormat.TEXT:
+        from k8sdoctor.report import text
+
+        return text.render
+    if fmt is OutputFormat.JSON:
+        from k8sdoctor.report import json_
+
+        return lambda report, _options: json_.render(report)
+    if fmt is OutputFormat.YAML:
+        from k8sdoctor.report import yaml_
+
+        return lambda report, _options: yaml_.render(report)
+    raise ValueError(f"no renderer for {fmt}")
+
+
+def render(report: Report, fmt: OutputFormat, options: RenderOptions | None = None) -> str:
+    return renderer_for(fmt)(report, options or RenderOptions())
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema every ``-o json`` report validates against."""
+    return json.loads(resources.files("k8sdoctor.report").joinpath("schema.json").read_text())
+
+
+__all__ = ["OutputFormat", "RenderOptions", "Report", "render", "renderer_for", "report_schema"]

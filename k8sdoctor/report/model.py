@@ -1,0 +1,71 @@
+"""The report of one run: the ``k8sdoctor/v1`` contract of DESIGN.md section 4."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from k8sdoctor import __version__
+from k8sdoctor.analysis.finding import Finding, RunError, Severity
+
+API_VERSION = "k8sdoctor/v1"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: Sequence[Finding]
+    errors: Sequence[RunError]
+    source: str
+    """The cluster context, or the snapshot path."""
+    analyzers: Sequence[str]
+    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    cluster_time: datetime | None = None
+    """The state's "now": the capture time for a snapshot."""
+    extra_metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Added by later stages, e.g. the explain stage's inference statistics."""
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    def count_by_severity(self) -> dict[str, int]:
+        counts = Counter(f.severity for f in self.findings)
+        return {s.value: counts.get(s, 0) for s in reversed(Severity)}
+
+    def worst_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    @property
+    def incomplete(self) -> bool:
+        return any(e.makes_data_incomplete for e in self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "toolVersion": __version__,
+            "generatedAt": _rfc3339(self.generated_at),
+            "source": self.source,
+            "analyzers": list(self.analyzers),
+        }
+        if self.cluster_time is not None:
+            metadata["clusterTime"] = _rfc3339(self.cluster_time)
+        metadata.update(self.extra_metadata)
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "Report",
+            "metadata": metadata,
+            "summary": {
+                "status": "Healthy" if self.healthy else "ProblemsDetected",
+                "findings": len(self.findings),
+                "bySeverity": self.count_by_severity(),
+                "complete": not self.incomplete,
+            },
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

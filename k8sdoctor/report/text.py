@@ -1,0 +1,154 @@
+"""``-o text``: the report for people, grouped by namespace and object, within 80 columns.
+
+Cluster text (messages, events) is appended as plain ``Text``, never parsed as Rich markup, so
+square brackets in an event message print as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Iterable
+from itertools import groupby
+
+from rich.console import Console
+from rich.text import Text
+
+from k8sdoctor.analysis.finding import Finding, Severity
+from k8sdoctor.report import RenderOptions
+from k8sdoctor.report.model import Report
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+}
+SEVERITY_LABEL = {
+    Severity.CRITICAL: "CRITICAL",
+    Severity.ERROR: "ERROR",
+    Severity.WARNING: "WARNING",
+    Severity.INFO: "INFO",
+}
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=options.width,
+        force_terminal=options.color,
+        no_color=not options.color,
+        color_system="standard" if options.color else None,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    console.print(_header(report))
+    for namespace, in_namespace in groupby(report.findings, key=lambda f: f.namespace or ""):
+        console.print()
+        title = f"namespace {namespace}" if namespace else "cluster-scoped"
+        console.print(Text(title, style="bold underline"))
+        for _, on_object in groupby(in_namespace, key=lambda f: (f.kind, f.name)):
+            _print_object(console, list(on_object))
+    if report.errors:
+        console.print()
+        console.print(Text("Not checked", style="bold"))
+        for error in report.errors:
+            line = Text("  ! ", style="yellow")
+            line.append(f"{error.stage} {error.subject}: ", style="bold")
+            line.append(error.message)
+            console.print(line)
+    console.print()
+    console.print(_summary(report))
+    return buffer.getvalue()
+
+
+def _header(report: Report) -> Text:
+    header = Text("k8sdoctor", style="bold")
+    header.append(f" · {report.source}")
+    if report.cluster_time is not None:
+        header.append(f" · as of {report.cluster_time:%Y-%m-%d %H:%M} UTC", style="dim")
+    return header
+
+
+def _print_object(console: Console, findings: list[Finding]) -> None:
+    first = findings[0]
+    line = Text("  ")
+    line.append(f"{first.kind}/{first.name}", style="bold")
+    if first.parent is not None:
+        line.append(f"  (of {first.parent.kind}/{first.parent.name})", style="dim")
+    console.print(line)
+    for finding in findings:
+        _print_finding(console, finding)
+
+
+def _print_finding(console: Console, finding: Finding) -> None:
+    head = Text("    ")
+    head.append(f" {SEVERITY_LABEL[finding.severity]} ", style=SEVERITY_STYLE[finding.severity])
+    head.append(f" {finding.reason}", style="bold")
+    head.append(f"  [{finding.analyzer}]", style="dim")
+    console.print(head)
+    _print_wrapped(console, finding.message, 6)
+    _print_list(console, "evidence", finding.evidence, "· ", "dim")
+    _print_list(console, "fix", finding.remediation, "→ ", "green")
+    if finding.explanation is not None:
+        explanation = finding.explanation
+        source = f"{explanation.backend}/{explanation.model}"
+        if explanation.cached:
+            source += ", cached"
+        title = Text("      explanation ", style="bold magenta")
+        title.append(f"({source})", style="dim")
+        console.print(title)
+        _print_wrapped(console, explanation.summary, 8)
+        if explanation.root_cause:
+            _print_wrapped(console, "Root cause: " + explanation.root_cause, 8)
+        _print_list(console, None, explanation.steps, "- ", "magenta", indent=8)
+
+
+def _print_list(
+    console: Console,
+    title: str | None,
+    items: Iterable[str],
+    bullet: str,
+    style: str,
+    indent: int = 6,
+) -> None:
+    items = list(items)
+    if not items:
+        return
+    if title:
+        console.print(Text(" " * indent + title, style="dim"))
+    for item in items:
+        _print_wrapped(console, item, indent + 2, bullet=bullet, bullet_style=style)
+
+
+def _print_wrapped(
+    console: Console, text: str, indent: int, *, bullet: str = "", bullet_style: str = ""
+) -> None:
+    """``text`` wrapped to the console width with a hanging indent under the bullet."""
+    width = max(20, console.width - indent - len(bullet))
+    lines = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    for index, line in enumerate(lines):
+        out = Text(" " * indent)
+        out.append(bullet if index == 0 else " " * len(bullet), style=bullet_style)
+        out.append(line)
+        console.print(out)
+
+
+def _summary(report: Report) -> Text:
+    counts = report.count_by_severity()
+    if report.healthy:
+        summary = Text("No problems found", style="bold green")
+    else:
+        total = len(report.findings)
+        summary = Text(f"{total} finding{'s' if total != 1 else ''}: ", style="bold")
+        parts = [(count, severity) for severity, count in counts.items() if count]
+        for index, (count, severity) in enumerate(parts):
+            if index:
+                summary.append(", ")
+            summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.errors:
+        count = len(report.errors)
+        summary.append(f"; {count} part{'s' if count != 1 else ''} not checked", style="yellow")
+    return summary

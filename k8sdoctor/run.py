@@ -1,0 +1,80 @@
+"""One analysis run, without the CLI: source -> state -> analyzers -> report -> exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from enum import Enum
+from importlib import resources
+
+from k8sdoctor.analysis import engine
+from k8sdoctor.analysis.finding import RunError, Severity
+from k8sdoctor.analysis.registry import Analyzer, discover
+from k8sdoctor.cluster.snapshot import SnapshotSource
+from k8sdoctor.cluster.source import ClusterSource, LoadResult
+from k8sdoctor.cluster.state import Scope
+from k8sdoctor.exitcodes import ExitCode
+from k8sdoctor.report.model import Report
+
+DEMO_SNAPSHOT = "demo.yaml"
+
+
+class FailOn(str, Enum):
+    NEVER = "never"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+def exit_code_for(report: Report, fail_on: FailOn, strict: bool) -> ExitCode:
+    """Findings at or above ``fail_on`` fail the gate; with ``strict``, so does missing data."""
+    if strict and report.incomplete:
+        return ExitCode.INCOMPLETE
+    if fail_on is not FailOn.NEVER:
+        threshold = Severity(fail_on.value)
+        if any(f.severity >= threshold for f in report.findings):
+            return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def demo_source(stack: ExitStack) -> SnapshotSource:
+    """The bundled broken demo cluster, as a snapshot source valid while ``stack`` is open."""
+    bundled = resources.files("k8sdoctor.data").joinpath(DEMO_SNAPSHOT)
+    return SnapshotSource(
+        str(stack.enter_context(resources.as_file(bundled))), label="demo cluster"
+    )
+
+
+def installed_analyzers() -> tuple[list[Analyzer], list[RunError]]:
+    return discover()
+
+
+def load_state(
+    source: ClusterSource, analyzers: Sequence[Analyzer], scope: Scope
+) -> LoadResult:
+    return source.load(engine.kinds_needed(analyzers), scope)
+
+
+def analyze(
+    source: ClusterSource,
+    scope: Scope,
+    analyzer_names: Sequence[str] = (),
+) -> Report:
+    """Fetch once, run the selected analyzers, and assemble the report.
+
+    Raises ``BadInputError`` for an unknown analyzer or malformed snapshot and
+    ``ClusterUnreachableError`` when the cluster cannot be reached.
+    """
+    installed, plugin_errors = installed_analyzers()
+    selected = engine.select(installed, analyzer_names)
+    loaded = load_state(source, selected, scope)
+    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
+    fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
+    return Report(
+        findings=findings,
+        errors=[*plugin_errors, *fetch_errors, *analyzer_errors],
+        source=loaded.state.source,
+        analyzers=[a.name for a in selected],
+        cluster_time=loaded.state.now,
+    )

@@ -1,0 +1,1 @@
+"""LLM prompt templates, shipped as package data and loaded with ``importlib.resources``."""
