@@ -1,4 +1,5 @@
-"""Where cluster objects come from (a live API server or a snapshot) and the state built from them."""
+"""Where cluster objects come from (a live API server or a snapshot) and the state built of them.
+"""
 
 from k8sdoctor.cluster.state import ClusterState, ObjectRef, Scope
 

@@ -19,8 +19,8 @@ class ResourceKind:
     metadata_only: bool = False
     """List as PartialObjectMetadata: the values are never downloaded (Secrets)."""
     label_selectable: bool = True
-    """Whether ``-l`` applies to its List. Objects other objects point at (ConfigMaps, Secrets,
-    EndpointSlices, ...) are listed whole, or a selector would turn into false "missing" findings."""
+    """Whether ``-l`` applies to its List. Objects that others point at (ConfigMaps, Secrets,
+    EndpointSlices, ...) are listed whole, or a selector would make false "missing" findings."""
 
     @property
     def api_version(self) -> str:

@@ -1,4 +1,4 @@
-"""``ClusterState``: every object a run needs, fetched once, with the indexes analyzers look things up by.
+"""``ClusterState``: every object a run needs, fetched once, with indexes for analyzers.
 
 Objects are the API's own JSON dicts (``metadata``, ``spec``, ``status``), never client model
 classes. The state is built once by a source and then only read; indexes are derived lazily on
