@@ -51,7 +51,12 @@ class SnapshotSource:
         source = self.label or ("stdin" if self.path == "-" else self.path)
         errors: list[FetchError] = []
         for where, document in documents:
-            annotations = ((document.get("metadata") or {}).get("annotations")) or {}
+            if not isinstance(document, Mapping):
+                raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
+                                    f"found {type(document).__name__}")
+            metadata = document.get("metadata")
+            annotations = (metadata.get("annotations") if isinstance(metadata, Mapping)
+                           else None) or {}
             if CAPTURED_AT in annotations:
                 captured_at = parse_time(annotations[CAPTURED_AT]) or captured_at
             if LISTED_KINDS in annotations:
@@ -123,9 +128,6 @@ def _parse_text(text: str, where: str) -> Iterator[tuple[str, Any]]:
 def _flatten(document: Any, where: str) -> Iterator[K8sObject]:
     """The objects in one document: a List's items (kind filled in from ``PodList``-style list
     kinds where the API leaves it out) or a single object."""
-    if not isinstance(document, Mapping):
-        raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
-                            f"found {type(document).__name__}")
     kind = document.get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadInputError(f"snapshot {where}: a document has no 'kind'")

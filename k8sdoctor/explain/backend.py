@@ -19,7 +19,7 @@ class ExplainRequest:
     prompt: str
     """The user prompt: the finding group, with cluster text fenced as untrusted data."""
     schema: Mapping[str, Any]
-    """JSON Schema of the structured answer ``{summary, rootCause, steps, commands, confidence}``."""
+    """JSON Schema of the answer: ``{summary, rootCause, steps, commands, confidence}``."""
     max_tokens: int = 1024
     temperature: float = 0.2
 
