@@ -6,8 +6,10 @@ Plugin authors may use them too; they only read the dicts they are given.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from k8sdoctor.cluster.quantity import parse_quantity
 
 
 def conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -71,3 +73,60 @@ def pod_template_spec(workload: Mapping[str, Any]) -> Mapping[str, Any]:
     if "jobTemplate" in spec:
         spec = (spec["jobTemplate"] or {}).get("spec") or {}
     return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def is_terminated(pod: Mapping[str, Any]) -> bool:
+    """True for a pod that has finished (phase Succeeded or Failed): it holds no resources."""
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def container_request(container: Mapping[str, Any], resource: str) -> float | None:
+    """What ``container`` requests of ``resource`` in base units, or None when it names none.
+
+    A limit without a request counts as the request: admission defaults one to the other.
+    """
+    resources = container.get("resources") or {}
+    for field in ("requests", "limits"):
+        value = (resources.get(field) or {}).get(resource)
+        if value is not None:
+            try:
+                return parse_quantity(value)
+            except ValueError:
+                return None
+    return None
+
+
+def pod_request(pod_spec: Mapping[str, Any], resource: str) -> float:
+    """The amount of ``resource`` the scheduler reserves for a pod, as kube-scheduler computes
+    it: the larger of the app containers (plus restartable init "sidecars") and the biggest
+    init container (plus the sidecars started before it)."""
+    sidecars = 0.0
+    init_peak = 0.0
+    for init in pod_spec.get("initContainers") or ():
+        amount = container_request(init, resource) or 0.0
+        if init.get("restartPolicy") == "Always":
+            sidecars += amount
+            init_peak = max(init_peak, sidecars)
+        else:
+            init_peak = max(init_peak, sidecars + amount)
+    running = sidecars + sum(
+        container_request(c, resource) or 0.0 for c in pod_spec.get("containers") or ()
+    )
+    return max(running, init_peak)
+
+
+def tolerates(tolerations: Iterable[Mapping[str, Any]] | None, taint: Mapping[str, Any]) -> bool:
+    """Whether one of ``tolerations`` tolerates ``taint``, by the API's matching rules."""
+    for toleration in tolerations or ():
+        effect = toleration.get("effect")
+        if effect and effect != taint.get("effect"):
+            continue
+        key = toleration.get("key")
+        if toleration.get("operator") == "Exists":
+            if not key or key == taint.get("key"):
+                return True
+        elif key == taint.get("key") and (toleration.get("value") or "") == (
+            taint.get("value") or ""
+        ):
+            return True
+    return False
