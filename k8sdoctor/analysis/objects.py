@@ -9,7 +9,9 @@ import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.quantity import parse_quantity
+from k8sdoctor.cluster.state import ClusterState, event_time
 
 
 def conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -130,3 +132,48 @@ def tolerates(tolerations: Iterable[Mapping[str, Any]] | None, taint: Mapping[st
         ):
             return True
     return False
+
+
+def absence_is_known(state: ClusterState, kind: str, namespace: str | None = None) -> bool:
+    """True when an object of ``kind`` in ``namespace`` that is not in the state really does not
+    exist: the kind was listed, the run's ``-n`` covered that namespace, and no ``-l`` filtered
+    the kind's List. Check it before reporting that something referenced is missing."""
+    if not state.has_kind(kind):
+        return False
+    known = KNOWN_KINDS.get(kind)
+    scope = state.scope
+    if scope.selector and (known is None or known.label_selectable):
+        return False
+    namespaced = known is None or known.namespaced
+    return not (scope.namespace and namespaced and namespace and namespace != scope.namespace)
+
+
+def format_duration(seconds: float) -> str:
+    """``45s``, ``12m``, ``3h``, ``2d``: the age style of kubectl."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def describe_event(event: Mapping[str, Any]) -> str:
+    """``event Warning SyncLoadBalancerFailed from service-controller (x5, last
+    2026-11-20T09:58:00Z): message`` for evidence lists (core/v1 and events.k8s.io/v1)."""
+    source = (
+        (event.get("source") or {}).get("component")
+        or event.get("reportingComponent")
+        or event.get("reportingController")
+        or ""
+    )
+    count = event.get("count") or (event.get("series") or {}).get("count") or 1
+    text = f"event {event.get('type', 'Normal')} {event.get('reason', '')}"
+    if source:
+        text += f" from {source}"
+    details = [f"x{count}"] if count > 1 else []
+    if when := event_time(event):
+        details.append(f"last {when}")
+    if details:
+        text += f" ({', '.join(details)})"
+    message = (event.get("message") or event.get("note") or "").strip()
+    return f"{text}: {message}" if message else text
