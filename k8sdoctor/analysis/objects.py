@@ -177,3 +177,14 @@ def describe_event(event: Mapping[str, Any]) -> str:
         text += f" ({', '.join(details)})"
     message = (event.get("message") or event.get("note") or "").strip()
     return f"{text}: {message}" if message else text
+
+
+def human_duration(seconds: float) -> str:
+    """``45s``, ``12m``, ``5h``, ``3d``: how kubectl shows ages."""
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
