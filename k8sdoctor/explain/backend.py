@@ -52,6 +52,15 @@ class BackendError(Exception):
     """A failure to show the user in one line (the message names the URL and what to do)."""
 
 
+class BackendUnavailableError(BackendError):
+    """A failure every further call to this backend would repeat until the user acts.
+
+    The server cannot be reached, the API key is refused, the model is not there. The explain
+    stage may stop calling the backend for the rest of the run and give every remaining group
+    this same reason, instead of failing the same way once per group.
+    """
+
+
 class Backend(Protocol):
     name: str
     """``ollama`` or ``openai``."""
@@ -59,6 +68,10 @@ class Backend(Protocol):
     hosted: bool
     """True when requests leave this machine for a third party: anonymization defaults on."""
 
-    def complete(self, request: ExplainRequest) -> BackendAnswer: ...
+    def complete(self, request: ExplainRequest) -> BackendAnswer:
+        """One answer to ``request``; raises ``BackendError``. Safe to call from several threads."""
+        ...
 
-    def check(self) -> BackendStatus: ...
+    def check(self) -> BackendStatus:
+        """Whether the server answers and has the model; reports problems, never raises them."""
+        ...
