@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from k8sdoctor.analyzers.storage import analyze
+
 from k8sdoctor.cluster.state import ClusterState, parse_time
 from k8sdoctor.testing import load_cases
 
