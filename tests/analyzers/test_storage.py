@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8sdoctor.analyzers.storage import analyze
-
 from k8sdoctor.cluster.state import ClusterState, parse_time
-from k8sdoctor.testing import load_cases
+from k8sdoctor.testing import installed_analyzer, load_cases
 
+analyze = installed_analyzer("storage").analyze
 CASES = {case.name: case for case in load_cases(Path(__file__).parent / "cases" / "storage.yaml")}
 
 
