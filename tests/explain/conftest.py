@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.analysis.registry import Analyzer
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.state import ClusterState, Scope
+from k8sdoctor.explain.anonymize import PUBLIC_NAMES
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "explain"
 THREE_CAUSES = FIXTURES / "three-causes.yaml"
 """30 pods of 3 Deployments failing for 3 causes; the Deployments and Services follow."""
+IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d+)?")
 
 
 def workload_analyzers() -> list[Analyzer]:
@@ -44,3 +47,36 @@ def three_causes_state() -> ClusterState:
 @pytest.fixture(scope="session")
 def three_causes_findings(three_causes_state: ClusterState) -> list[Finding]:
     return analyze(three_causes_state)
+
+
+def identifiers(state: ClusterState) -> set[str]:
+    """Every object name, namespace and IP address in ``state``: what must never be sent."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and IPV4.fullmatch(node):
+            found.add(node)
+
+    for kind in state.kinds:
+        for obj in state.objects(kind):
+            meta = obj["metadata"]
+            found.add(meta["name"])
+            found.add(meta.get("namespace") or meta["name"])
+            walk(obj.get("status"))
+            walk(obj.get("spec"))
+            walk(obj.get("endpoints"))
+    return {value for value in found if value not in PUBLIC_NAMES}
+
+
+def leaked(identifiers: set[str], text: str) -> set[str]:
+    """The identifiers that appear in ``text`` as whole words."""
+    return {
+        value for value in identifiers
+        if re.search(rf"(?<![A-Za-z0-9-]){re.escape(value)}(?![A-Za-z0-9-])", text)
+    }
