@@ -1,0 +1,119 @@
+"""The explanation cache: one small JSON file per answer under the user's XDG cache directory.
+
+The key is a hash of everything that shapes the answer: backend, model, prompt version, language
+and the exact (anonymized) text sent. Entries hold the answer as the model gave it, so with
+anonymization on no real name is ever written to disk; they are created mode 0600 in a 0700
+directory and expire after a TTL. A damaged or expired entry is a miss, never an error, and a
+cache directory that cannot be written only costs the next run a call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from k8sdoctor.explain.answer import Answer
+
+ENTRY_FORMAT = 1
+ENTRIES_DIR = "explanations"
+DEFAULT_TTL_SECONDS = 7 * 86400.0
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/k8sdoctor`` (``~/.cache/k8sdoctor`` when unset or relative)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "k8sdoctor"
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    backend: str
+    model: str
+    prompt_version: str
+    language: str
+    text: str
+    """Everything sent: the system prompt and the (anonymized) group prompt."""
+
+    def digest(self) -> str:
+        material = json.dumps(
+            [ENTRY_FORMAT, self.backend, self.model, self.prompt_version, self.language,
+             self.text],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass
+class ExplanationCache:
+    directory: Path
+    ttl_seconds: float = DEFAULT_TTL_SECONDS
+    clock: Callable[[], float] = field(default=time.time)
+
+    @property
+    def entries(self) -> Path:
+        return self.directory / ENTRIES_DIR
+
+    def get(self, key: CacheKey) -> Answer | None:
+        path = self._path(key)
+        answer: Answer | None = None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            if entry["format"] == ENTRY_FORMAT:
+                stored_at = float(entry["storedAt"])
+                answer = Answer.from_dict(entry["answer"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            answer = None
+        if answer is None or not 0 <= self.clock() - stored_at <= self.ttl_seconds:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            return None
+        return answer
+
+    def put(self, key: CacheKey, answer: Answer, model: str) -> None:
+        """Store ``answer``; a cache that cannot be written is silently skipped."""
+        entry = {"format": ENTRY_FORMAT, "storedAt": self.clock(), "model": model,
+                 "answer": answer.to_dict()}
+        path = self._path(key)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            _private_dir(self.directory)
+            _private_dir(self.entries)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(entry, handle, ensure_ascii=False)
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many there were."""
+        removed = 0
+        try:
+            paths = list(self.entries.iterdir())
+        except FileNotFoundError:
+            return 0
+        for path in paths:
+            if path.suffix == ".json" or path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+                removed += path.suffix == ".json"
+        return removed
+
+    def _path(self, key: CacheKey) -> Path:
+        return self.entries / f"{key.digest()}.json"
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if (path.stat().st_mode & 0o777) != 0o700:
+        path.chmod(0o700)
