@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from k8sdoctor.cluster.state import ClusterState, parse_time
-from k8sdoctor.testing import installed_analyzer, load_cases
+from k8sdoctor.testing import installed_analyzer
+from tests.analyzers.case_state import case_state
 
 analyze = installed_analyzer("storage").analyze
-CASES = {case.name: case for case in load_cases(Path(__file__).parent / "cases" / "storage.yaml")}
-
-
-def _state(case_name: str, listed: set[str]) -> ClusterState:
-    case = CASES[case_name]
-    objects: dict[str, list] = {}
-    for obj in case.objects:
-        objects.setdefault(obj["kind"], []).append(obj)
-    now = case.now or parse_time("2026-11-20T10:00:00Z")
-    assert now is not None
-    return ClusterState(objects, now=now, listed_kinds=listed)
+MISSING_CLASS = ("a claim naming a StorageClass that does not exist is an error that lists the "
+                 "real ones")
+NO_DEFAULT = "a claim without a class in a cluster with no default StorageClass is an error"
 
 
 def test_missing_class_is_not_claimed_when_storage_classes_were_not_listed() -> None:
-    name = "a claim naming a StorageClass that does not exist is an error that lists the real ones"
-    listed = {"PersistentVolumeClaim", "PersistentVolume", "Pod", "Event"}
-    reasons = {f.reason for f in analyze(_state(name, listed))}
-    assert "StorageClassNotFound" not in reasons
-    assert reasons == {"ProvisioningFailed"}  # the provisioner's own word still stands
+    state = case_state("storage", MISSING_CLASS,
+                       {"PersistentVolumeClaim", "PersistentVolume", "Pod", "Event"})
+    # the provisioner's own word still stands
+    assert {f.reason for f in analyze(state)} == {"ProvisioningFailed"}
 
 
 def test_missing_class_is_claimed_when_everything_was_listed() -> None:
-    name = "a claim naming a StorageClass that does not exist is an error that lists the real ones"
-    listed = {"PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Pod", "Event"}
-    assert {f.reason for f in analyze(_state(name, listed))} == {"StorageClassNotFound"}
+    state = case_state("storage", MISSING_CLASS, {"PersistentVolumeClaim", "PersistentVolume",
+                                                  "StorageClass", "Pod", "Event"})
+    assert {f.reason for f in analyze(state)} == {"StorageClassNotFound"}
 
 
 def test_no_default_class_is_not_claimed_when_storage_classes_were_not_listed() -> None:
-    name = "a claim without a class in a cluster with no default StorageClass is an error"
-    listed = {"PersistentVolumeClaim", "PersistentVolume", "Pod", "Event"}
-    assert "NoDefaultStorageClass" not in {f.reason for f in analyze(_state(name, listed))}
+    state = case_state("storage", NO_DEFAULT,
+                       {"PersistentVolumeClaim", "PersistentVolume", "Pod", "Event"})
+    assert "NoDefaultStorageClass" not in {f.reason for f in analyze(state)}
