@@ -20,6 +20,7 @@ from k8sdoctor.cluster.source import ClusterSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError, UserFacingError
 from k8sdoctor.exitcodes import ExitCode
+from k8sdoctor.explain.backends_cli import backends_app
 from k8sdoctor.report import OutputFormat, RenderOptions, render
 from k8sdoctor.run import FailOn, demo_source, exit_code_for
 
@@ -214,6 +215,9 @@ def list_analyzers(
 def version() -> None:
     """Print the k8sdoctor version."""
     print(__version__)
+
+
+app.add_typer(backends_app, name="backends")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,124 @@
+"""The ``k8sdoctor backends`` commands: list the LLM backends ``--explain`` can use, and check
+that one answers and has its model.
+
+``k8sdoctor backends`` prints the backends named in the config file, then the installed backend
+types as ``--backend TYPE`` would use them, with where each one's API key comes from (never the
+key). ``k8sdoctor backends check [NAME]`` calls the backend once, cheaply (Ollama's model
+details; OpenAI's model lookup) and exits 0 when it is usable and 1 when it is not. A backend
+problem is not a cluster problem, so it never exits 3; a malformed config file exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from k8sdoctor.explain.backend import BackendError
+from k8sdoctor.explain.backends import (
+    DEFAULT_BACKEND,
+    BackendSettings,
+    BackendType,
+    discover_backend_types,
+    resolve_backend,
+    resolve_settings,
+)
+from k8sdoctor.explain.config import Config, default_config_path, load_config
+
+backends_app = typer.Typer(
+    name="backends",
+    help="List the LLM backends --explain can use, or check one (k8sdoctor backends check).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="The config file (default: $K8SDOCTOR_CONFIG, else "
+                 "$XDG_CONFIG_HOME/k8sdoctor/config.yaml, else ~/.config/k8sdoctor/config.yaml)."),
+]
+
+
+def _load(config_path: str | None) -> Config:
+    config = load_config(config_path)
+    for warning in config.warnings:
+        print(f"k8sdoctor: warning: {warning}", file=sys.stderr)
+    return config
+
+
+def _types() -> dict[str, BackendType]:
+    types, errors = discover_backend_types()
+    for error in errors:
+        print(f"k8sdoctor: warning: plugin {error.subject}: {error.message}", file=sys.stderr)
+    return types
+
+
+def _key_column(settings: BackendSettings, backend_type: BackendType, named: bool) -> str:
+    if settings.key_source is not None:
+        source = settings.key_source
+        return source if source.startswith("config file") else f"${source}"
+    if settings.key_env_var and (backend_type.needs_key or named):
+        return f"${settings.key_env_var} (not set)"
+    return "-"
+
+
+@backends_app.callback()
+def list_backends(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """List the configured backends, then the installed backend types (--backend TYPE)."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is not None:
+        return
+    loaded = _load(config)
+    types = _types()
+    default = loaded.default_backend or DEFAULT_BACKEND
+    rows = [("NAME", "TYPE", "MODEL", "URL", "KEY")]
+    names = list(loaded.backends) + [t for t in types if t not in loaded.backends]
+    for name in names:
+        settings = resolve_settings(name, None, None, loaded, types=types)
+        marker = " (default)" if name == default else ""
+        rows.append((f"{name}{marker}", settings.type, settings.model, settings.base_url,
+                     _key_column(settings, types[settings.type], name in loaded.backends)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        print("  ".join([*cells, row[-1]]))
+    where = loaded.path or f"{default_config_path()} (none yet)"
+    print(f"\nconfig file: {where}")
+
+
+@backends_app.command("check")
+def check(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A backend from the config file or a type (ollama, openai); "
+                       "default: the default backend."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Check this model.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Check the server at this URL.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Say whether a backend answers and has its model.
+
+    Exit status: 0 when it is usable; 1 when it is not (unreachable, model missing, key
+    refused); 2 when the config file is malformed or the backend unknown.
+    """
+    loaded = _load(config or ctx.obj)
+    types = _types()
+    settings = resolve_settings(name, model, base_url, loaded, types=types)
+    label = f"{settings.name} ({settings.type}, {settings.model})"
+    try:
+        backend = resolve_backend(name, model, base_url, loaded)
+    except BackendError as err:
+        print(f"{label}: not usable: {err}")
+        raise typer.Exit(1) from None
+    status = backend.check()
+    usable = status.reachable and status.model_available
+    print(f"{label}: {'ok' if usable else 'not usable'}: {status.message}")
+    raise typer.Exit(0 if usable else 1)
