@@ -1,0 +1,162 @@
+"""What the prompt says about one group: its objects, evidence, related findings and logs.
+
+``group_context`` turns a ``FindingGroup`` into the plain data the explain template renders, with
+every piece of cluster text passed through secret redaction and cut to a sane length. With
+``--with-logs``, the last lines of a crashed container's previous instance are read through a
+``LogReader`` (the live source); a snapshot has no logs, and the prompt says so rather than
+leaving the model to guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from k8sdoctor.analysis.correlate import FindingGroup
+from k8sdoctor.analysis.finding import Finding
+from k8sdoctor.cluster.state import ClusterState
+from k8sdoctor.explain.redact import redact
+
+MAX_OBJECTS = 10
+"""Affected objects listed by name; the rest are counted."""
+MAX_RELATED = 6
+MAX_EVIDENCE_LINES = 25
+MAX_LINE_CHARS = 600
+LOG_TAIL_LINES = 40
+MAX_LOG_CHARS = 6000
+
+NOT_REQUESTED = "Not collected (k8sdoctor was run without --with-logs)."
+SNAPSHOT_HAS_NO_LOGS = "Not available: this run read a snapshot, and snapshots hold no logs."
+
+
+@runtime_checkable
+class LogReader(Protocol):
+    """A source that can read container logs (the live cluster; never a snapshot)."""
+
+    def previous_logs(self, namespace: str, pod: str, container: str, tail_lines: int) -> str:
+        """The last ``tail_lines`` lines of the container's previous instance.
+
+        Raises any exception on failure; its message is shown to the model and the user.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    pod: str
+    container: str
+    text: str
+    """Already redacted."""
+
+    @property
+    def line_count(self) -> int:
+        return len(self.text.splitlines())
+
+
+def describe(finding: Finding) -> str:
+    """``Pod shop/web-7d4b9c8f5-x2x7k``."""
+    where = f"{finding.namespace}/" if finding.namespace else ""
+    return f"{finding.kind} {where}{finding.name}"
+
+
+def group_context(
+    group: FindingGroup, logs: Sequence[LogExcerpt] = (), logs_note: str = NOT_REQUESTED
+) -> dict[str, Any]:
+    """The ``group`` variable of the explain template."""
+    first = group.representative
+    return {
+        "analyzer": first.analyzer,
+        "kind": first.kind,
+        "reason": first.reason,
+        "severity": first.severity.value,
+        "first": describe(first),
+        "message": _clean(first.message),
+        "evidence": _lines(first.evidence),
+        "remediation": list(first.remediation),
+        "objects": [describe(f) for f in group.causes[:MAX_OBJECTS]],
+        "more_objects": max(0, len(group.causes) - MAX_OBJECTS),
+        "total": len(group.findings),
+        "total_causes": len(group.causes),
+        "related": [
+            {
+                "severity": f.severity.value,
+                "reason": f.reason,
+                "object": describe(f),
+                "message": _clean(f.message),
+                "evidence": _lines(f.evidence, limit=8),
+            }
+            for f in group.consequences[:MAX_RELATED]
+        ],
+        "logs": [
+            {"pod": log.pod, "container": log.container, "text": log.text,
+             "line_count": log.line_count}
+            for log in logs
+        ],
+        "logs_note": logs_note,
+    }
+
+
+def collect_logs(
+    group: FindingGroup, state: ClusterState, reader: LogReader | None,
+    tail_lines: int = LOG_TAIL_LINES,
+) -> tuple[list[LogExcerpt], str]:
+    """Logs of the first pod of ``group`` with a crashed container, and a note for the prompt
+    when there are none."""
+    if reader is None:
+        return [], SNAPSHOT_HAS_NO_LOGS
+    for finding in group.causes:
+        if finding.kind != "Pod":
+            continue
+        pod = state.get("Pod", finding.namespace, finding.name)
+        containers = crashed_containers(pod) if pod is not None else []
+        if not containers:
+            continue
+        excerpts: list[LogExcerpt] = []
+        notes: list[str] = []
+        for container in containers:
+            try:
+                text = reader.previous_logs(finding.namespace or "", finding.name, container,
+                                            tail_lines)
+            except Exception as err:  # a failure to read logs costs only the logs
+                notes.append(f"The logs of container {container} could not be read: {err}")
+                continue
+            if text.strip():
+                excerpts.append(LogExcerpt(describe(finding), container, _log_text(text)))
+            else:
+                notes.append(f"The previous instance of container {container} wrote no logs.")
+        return excerpts, " ".join(notes)
+    return [], "No pod of this group has a crashed previous container instance to read logs of."
+
+
+def crashed_containers(pod: Mapping[str, Any]) -> list[str]:
+    """Containers (init containers first) whose previous instance terminated."""
+    status = pod.get("status") or {}
+    return [
+        container["name"]
+        for field in ("initContainerStatuses", "containerStatuses")
+        for container in status.get(field) or ()
+        if isinstance(container, Mapping) and container.get("name")
+        and ((container.get("lastState") or {}).get("terminated"))
+    ]
+
+
+def _clean(text: str) -> str:
+    text = redact(text)
+    return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS] + " …"
+
+
+def _lines(lines: Iterable[str], limit: int = MAX_EVIDENCE_LINES) -> list[str]:
+    lines = list(lines)
+    kept = [_clean(line) for line in lines[:limit]]
+    if len(lines) > limit:
+        kept.append(f"… {len(lines) - limit} more lines")
+    return kept
+
+
+def _log_text(text: str) -> str:
+    """The redacted tail of a log, at most ``MAX_LOG_CHARS`` characters."""
+    text = redact(text.rstrip("\n"))
+    if len(text) > MAX_LOG_CHARS:
+        text = "…" + text[-MAX_LOG_CHARS:].split("\n", 1)[-1]
+    return text
