@@ -84,7 +84,7 @@ def test_small_pages_fetch_every_object(cluster: FakeApiServer, kubeconfig: Path
 def test_list_items_get_kind_and_api_version(cluster: FakeApiServer, kubeconfig: Path) -> None:
     state = LiveSource(str(kubeconfig)).load({"Deployment", "EndpointSlice"}, Scope()).state
 
-    sent = [r for r in cluster.list_requests() if r.path == "/apis/apps/v1/deployments"][0]
+    sent = next(r for r in cluster.list_requests() if r.path == "/apis/apps/v1/deployments")
     assert all("kind" not in item for item in json.loads(sent.body)["items"])
     assert {(o["apiVersion"], o["kind"]) for o in state.objects("Deployment")} == {
         ("apps/v1", "Deployment")}
