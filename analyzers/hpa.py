@@ -37,6 +37,7 @@ from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
+    absence_is_known,
     conditions,
     container_request,
     describe_condition,
@@ -80,7 +81,7 @@ def _check(state: ClusterState, hpa: Mapping[str, Any]) -> Iterator[Finding]:
         )
         return
     target = state.get(kind, namespace, target_name)
-    if target is None and kind in LISTED_TARGET_KINDS and state.has_kind(kind):
+    if target is None and kind in LISTED_TARGET_KINDS and absence_is_known(state, kind, namespace):
         quoted = f" ({able['message']})" if able.get("reason") == "FailedGetScale" else ""
         yield Finding.about(
             hpa, severity=Severity.ERROR, reason="ScaleTargetNotFound",

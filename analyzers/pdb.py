@@ -30,7 +30,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import conditions, describe_condition, is_terminated, ns_flag
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    conditions,
+    describe_condition,
+    is_terminated,
+    ns_flag,
+)
 from k8sdoctor.cluster.state import ObjectRef
 
 _SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
@@ -83,7 +89,7 @@ def _check(
         return
 
     if not pods and expected == 0:
-        if state.has_kind("Pod") and not state.scope.selector:
+        if absence_is_known(state, "Pod", namespace):
             yield Finding.about(
                 budget, severity=Severity.WARNING, reason="NoPodsSelected",
                 message=f"PodDisruptionBudget {name} selects no pods, so it protects nothing.",

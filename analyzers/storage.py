@@ -42,7 +42,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import conditions, human_duration, is_terminated, ns_flag
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    conditions,
+    human_duration,
+    is_terminated,
+    ns_flag,
+)
 
 DEFAULT_CLASS_ANNOTATIONS = (
     "storageclass.kubernetes.io/is-default-class",
@@ -88,7 +94,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
     class_names = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
 
     no_default = not any(is_default_class(c) for c in classes)
-    if class_name is None and state.has_kind("StorageClass") and no_default:
+    if class_name is None and absence_is_known(state, "StorageClass") and no_default:
         return Finding.about(
             claim, severity=Severity.ERROR, reason="NoDefaultStorageClass",
             message=f"PersistentVolumeClaim {name} names no storageClassName and the cluster "
@@ -110,7 +116,8 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
             for pv in state.objects("PersistentVolume")))
 
     if (class_name and storage_class is None and not static_class
-            and state.has_kind("StorageClass") and state.has_kind("PersistentVolume")):
+            and absence_is_known(state, "StorageClass")
+            and absence_is_known(state, "PersistentVolume")):
         return Finding.about(
             claim, severity=Severity.ERROR, reason="StorageClassNotFound",
             message=f"PersistentVolumeClaim {name} asks for StorageClass {class_name}, which "
