@@ -1,0 +1,310 @@
+"""Pods that reference ConfigMaps, keys, Secrets, ServiceAccounts or pull Secrets that do not exist.
+
+Faults reported (for pods that are not finished; each pod of a workload is reported with the
+same message, so findings group by workload):
+
+- ``ConfigMapNotFound`` (error): a volume, projected volume, ``env`` ``configMapKeyRef`` or
+  ``envFrom`` of an init, app or ephemeral container names a ConfigMap that does not exist and is
+  not ``optional: true``. The kubelet cannot mount the volume (``FailedMount``) or create the
+  container (``CreateContainerConfigError``). Fix: create the ConfigMap, correct the name in the
+  pod template, or mark the reference optional.
+- ``ConfigMapKeyNotFound`` (error): the ConfigMap exists but lacks a key that a
+  ``configMapKeyRef`` or a volume's ``items`` names (``data`` and ``binaryData`` are searched).
+  Fix: add the key, or correct the reference.
+- ``SecretNotFound`` (error): the same for Secrets (existence only: Secret values are never read).
+- ``ServiceAccountNotFound`` (error): ``spec.serviceAccountName`` names a ServiceAccount that was
+  deleted; new pods are rejected and tokens cannot be refreshed. Fix: recreate it.
+- ``ImagePullSecretNotFound`` (warning): an ``imagePullSecrets`` entry does not exist; the kubelet
+  pulls anonymously (``FailedToRetrieveImagePullSecret``), which fails for private images. Fix:
+  create the docker-registry Secret or remove the entry.
+- ``UnusedConfigMap`` (info): no pod and no pod template of a Deployment, ReplicaSet,
+  StatefulSet, DaemonSet, Job or CronJob in the namespace references the ConfigMap, in any of the
+  places above, and no container command, argument or env value names it. Fix: delete it once you
+  are sure nothing reads it through the API.
+
+Not reported: Secret or key checks when that kind could not be listed (or was filtered by ``-n``);
+references marked ``optional: true``; finished pods. Never called unused: ``kube-root-ca.crt``
+and other CA bundles injected into every namespace, ConfigMaps in kube-system, kube-public and
+kube-node-lease, ones with ownerReferences, leader-election locks, ones loaded by label by
+sidecars (Grafana dashboards and datasources, Prometheus rules), Helm release records, ones that
+share an ``app.kubernetes.io/instance`` or ``part-of`` label with a pod of their namespace (apps
+such as Argo CD read theirs through the API), ones younger than an hour, and none at all when a
+``-l`` selector was applied or pods or workloads could not be listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    all_containers,
+    describe_event,
+    is_terminated,
+    ns_flag,
+    pod_template_spec,
+)
+
+TEMPLATE_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+INJECTED_CONFIGMAPS = frozenset({"kube-root-ca.crt", "openshift-service-ca.crt",
+                                 "istio-ca-root-cert"})
+"""CA bundles controllers publish into every namespace for any pod that may want them."""
+CONTROLLER_ANNOTATIONS = ("control-plane.alpha.kubernetes.io/leader",)
+SIDECAR_LABELS = ("grafana_dashboard", "grafana_datasource", "prometheus_rule", "fluentd_config")
+HELM_RELEASE_OWNERS = frozenset({"helm", "TILLER"})
+APP_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/part-of")
+UNUSED_MIN_AGE_SECONDS = 3600
+_CONTAINER_WORDS = {"initContainers": "init container", "containers": "container",
+                    "ephemeralContainers": "ephemeral container"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One place a pod spec names another object."""
+
+    kind: str
+    """``ConfigMap``, ``Secret``, ``ServiceAccount`` or ``ImagePullSecret``."""
+    name: str
+    where: str
+    """``volume config``, ``env LOG_LEVEL of container app``, ``envFrom of init container x``."""
+    optional: bool = False
+    keys: tuple[str, ...] = ()
+    mounted: bool = False
+    """A volume (the kubelet cannot mount it) rather than env (it cannot create the container)."""
+
+
+def pod_references(spec: Mapping[str, Any]) -> Iterator[Reference]:
+    """Every ConfigMap, Secret, ServiceAccount and pull Secret a pod spec references."""
+    for volume in spec.get("volumes") or ():
+        name = volume.get("name", "")
+        for kind, source, name_field in (("ConfigMap", volume.get("configMap"), "name"),
+                                         ("Secret", volume.get("secret"), "secretName")):
+            if source:
+                yield _from_source(kind, source, name_field, f"volume {name}")
+        for projection in (volume.get("projected") or {}).get("sources") or ():
+            for kind, field in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                if source := projection.get(field):
+                    yield _from_source(kind, source, "name", f"projected volume {name}")
+    for field, container in all_containers(spec):
+        owner = f"{_CONTAINER_WORDS[field]} {container.get('name')}"
+        for env in container.get("env") or ():
+            value_from = env.get("valueFrom") or {}
+            for kind, ref_field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                if ref := value_from.get(ref_field):
+                    yield Reference(kind, ref.get("name", ""), f"env {env.get('name')} of {owner}",
+                                    bool(ref.get("optional")), (ref.get("key", ""),))
+        for env_from in container.get("envFrom") or ():
+            for kind, ref_field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                if ref := env_from.get(ref_field):
+                    yield Reference(kind, ref.get("name", ""), f"envFrom of {owner}",
+                                    bool(ref.get("optional")))
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    yield Reference("ServiceAccount", account, "spec.serviceAccountName")
+    for pull_secret in spec.get("imagePullSecrets") or ():
+        if pull_secret.get("name"):
+            yield Reference("ImagePullSecret", pull_secret["name"], "spec.imagePullSecrets")
+
+
+def _from_source(kind: str, source: Mapping[str, Any], name_field: str, where: str) -> Reference:
+    keys = tuple(item.get("key", "") for item in source.get("items") or ())
+    return Reference(kind, source.get(name_field, ""), where, bool(source.get("optional")), keys,
+                     mounted=True)
+
+
+def analyze(state: ClusterState) -> Iterator[Finding]:
+    for pod in state.objects("Pod"):
+        if not is_terminated(pod):
+            yield from _check_pod(state, pod)
+    yield from _unused_configmaps(state)
+
+
+# -- missing references -------------------------------------------------------------------------
+
+
+def _check_pod(state: ClusterState, pod: Mapping[str, Any]) -> Iterator[Finding]:
+    namespace = pod["metadata"].get("namespace")
+    missing: dict[str, list[tuple[Reference, tuple[str, ...]]]] = defaultdict(list)
+    for ref in pod_references(pod.get("spec") or {}):
+        if ref.optional:
+            continue
+        kind = "Secret" if ref.kind == "ImagePullSecret" else ref.kind
+        if not absence_is_known(state, kind, namespace):
+            continue
+        target = state.get(kind, namespace, ref.name)
+        if target is None:
+            missing[f"{ref.kind}NotFound"].append((ref, ()))
+        elif ref.kind == "ConfigMap" and (absent := _absent_keys(target, ref.keys)):
+            missing["ConfigMapKeyNotFound"].append((ref, absent))
+    for reason, entries in missing.items():
+        yield _missing_finding(state, pod, reason, entries)
+
+
+def _absent_keys(configmap: Mapping[str, Any], keys: Iterable[str]) -> tuple[str, ...]:
+    present = {*(configmap.get("data") or {}), *(configmap.get("binaryData") or {})}
+    return tuple(key for key in keys if key not in present)
+
+
+def _missing_finding(
+    state: ClusterState,
+    pod: Mapping[str, Any],
+    reason: str,
+    entries: list[tuple[Reference, tuple[str, ...]]],
+) -> Finding:
+    meta = pod["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    ns = ns_flag(namespace)
+    parent = state.workload_of(pod)
+    template = f"the pod template of {parent.kind} {parent.name}" if parent else f"Pod {name}"
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for ref, _ in entries:
+        by_name[ref.name].append(ref.where)
+    listed = "; ".join(f"{target} ({', '.join(dict.fromkeys(wheres))})"
+                       for target, wheres in by_name.items())
+    first_ref, first_absent = entries[0]
+    kind = first_ref.kind
+    names = list(by_name)
+    mounted = any(ref.mounted for ref, _ in entries)
+    if reason == "ConfigMapKeyNotFound":
+        lacking = "; ".join(f"key {key} of ConfigMap {ref.name} ({ref.where})"
+                            for ref, absent in entries for key in absent)
+        message = f"Pod {name} reads keys that do not exist: {lacking}; {_effect(mounted)}."
+        configmap = state.get("ConfigMap", namespace, first_ref.name) or {}
+        has = sorted({*(configmap.get("data") or {}), *(configmap.get("binaryData") or {})})
+        extra = [f"ConfigMap {first_ref.name} has keys: {', '.join(has) or 'none'}"]
+        remediation = [f"Add key {first_absent[0]} to ConfigMap {first_ref.name}: "
+                       f"kubectl edit configmap {first_ref.name}{ns}",
+                       f"Or correct the key in {template} ({first_ref.where})."]
+    elif reason == "ServiceAccountNotFound":
+        message = (f"Pod {name} runs as ServiceAccount {names[0]}, which no longer exists in "
+                   f"namespace {namespace}; new pods of it are rejected and its token cannot be "
+                   "refreshed.")
+        extra = []
+        remediation = [f"kubectl create serviceaccount {names[0]}{ns}  # then restore its "
+                       "RoleBindings", f"Or correct spec.serviceAccountName in {template}."]
+    elif reason == "ImagePullSecretNotFound":
+        message = (f"Pod {name} lists image pull Secret(s) {', '.join(names)} that do not exist "
+                   f"in namespace {namespace}; the kubelet pulls its images anonymously, which "
+                   "fails for private registries.")
+        extra = []
+        remediation = [f"Create docker-registry Secret {names[0]} in namespace {namespace} with "
+                       "the registry's credentials (see kubectl create secret docker-registry "
+                       "--help)", f"Or remove it from spec.imagePullSecrets in {template}."]
+    else:
+        message = (f"Pod {name} references {kind}(s) that do not exist in namespace "
+                   f"{namespace}: {listed}; {_effect(mounted)}.")
+        extra = []
+        remediation = [f"kubectl get {kind.lower()}s{ns}",
+                       f"Create {kind} {names[0]} in namespace {namespace}, correct the name in "
+                       f"{template} ({first_ref.where}), or mark the reference optional: true "
+                       "if the pod can run without it."]
+    evidence = [f"{ref.where}: {'Secret' if ref.kind == 'ImagePullSecret' else ref.kind} {ref.name}"
+                + (f" key {', '.join(absent)} absent" if absent else " not found")
+                for ref, absent in entries]
+    evidence += extra + _kubelet_evidence(state, pod, names)
+    return Finding.about(
+        pod, severity=Severity.WARNING if reason == "ImagePullSecretNotFound" else Severity.ERROR,
+        reason=reason, message=message, evidence=evidence, remediation=remediation,
+        parent=parent,
+    )
+
+
+def _effect(mounted: bool) -> str:
+    if mounted:
+        return "the kubelet cannot mount the volume, so the pod cannot start"
+    return "the kubelet cannot create the container (CreateContainerConfigError)"
+
+
+def _kubelet_evidence(state: ClusterState, pod: Mapping[str, Any], names: list[str]) -> list[str]:
+    """The pod's events and waiting containers that name one of ``names``."""
+    lines = [describe_event(e) for e in state.events_for(pod)
+             if any(f'"{n}"' in (e.get("message") or "") or f"({n})" in (e.get("message") or "")
+                    or f"/{n}" in (e.get("message") or "") for n in names)]
+    for status in (pod.get("status") or {}).get("containerStatuses") or ():
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") == "CreateContainerConfigError":
+            lines.append(f"container {status.get('name')} waiting: CreateContainerConfigError: "
+                         f"{waiting.get('message', '')}")
+    return lines[-5:]
+
+
+# -- unused ConfigMaps --------------------------------------------------------------------------
+
+
+def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
+    listed = ("Pod", "ConfigMap", *TEMPLATE_KINDS)
+    if state.scope.selector or not all(state.has_kind(kind) for kind in listed):
+        return
+    referenced: dict[str, set[str]] = defaultdict(set)
+    mentioned: dict[str, list[str]] = defaultdict(list)
+    app_labels: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    users = [*state.objects("Pod"), *(w for k in TEMPLATE_KINDS for w in state.objects(k))]
+    for user in users:
+        namespace = user["metadata"].get("namespace") or ""
+        spec = pod_template_spec(user)
+        referenced[namespace].update(r.name for r in pod_references(spec) if r.kind == "ConfigMap")
+        mentioned[namespace].extend(_container_words(spec))
+        if user["kind"] == "Pod":
+            labels = user["metadata"].get("labels") or {}
+            app_labels[namespace].update((k, labels[k]) for k in APP_LABELS if k in labels)
+    for configmap in state.objects("ConfigMap"):
+        meta = configmap["metadata"]
+        name, namespace = meta["name"], meta.get("namespace") or ""
+        if (name in referenced[namespace] or _exempt(state, configmap, app_labels[namespace])
+                or _named_in(name, mentioned[namespace])):
+            continue
+        yield Finding.about(
+            configmap, severity=Severity.INFO, reason="UnusedConfigMap",
+            message=f"ConfigMap {name} is not referenced by any pod or pod template in namespace "
+                    f"{namespace} (volumes, projected volumes, env and envFrom of init, app and "
+                    "ephemeral containers, workloads and CronJobs).",
+            evidence=[f"{len(state.in_namespace('Pod', namespace))} pods and the pod templates "
+                      f"of {', '.join(TEMPLATE_KINDS)} searched in namespace {namespace}",
+                      f"created {meta.get('creationTimestamp')}"],
+            remediation=[f"kubectl delete configmap {name}{ns_flag(namespace)}  # once you are "
+                         "sure no application reads it through the API"],
+        )
+
+
+def _exempt(state: ClusterState, configmap: Mapping[str, Any],
+            app_labels: set[tuple[str, str]]) -> bool:
+    meta = configmap["metadata"]
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    age = state.age_of(meta.get("creationTimestamp"))
+    return (
+        meta["name"] in INJECTED_CONFIGMAPS
+        or (meta.get("namespace") or "") in SYSTEM_NAMESPACES
+        or bool(meta.get("ownerReferences"))
+        or any(a in annotations for a in CONTROLLER_ANNOTATIONS)
+        or any(label in labels for label in SIDECAR_LABELS)
+        or (labels.get("owner") or labels.get("OWNER")) in HELM_RELEASE_OWNERS
+        or any((k, labels[k]) in app_labels for k in APP_LABELS if k in labels)
+        or age is None or age < UNUSED_MIN_AGE_SECONDS
+    )
+
+
+def _container_words(spec: Mapping[str, Any]) -> Iterator[str]:
+    """Commands, arguments and literal env values, where controllers are told which
+    ConfigMap to read (``--configmap=$(POD_NAMESPACE)/ingress-nginx-controller``)."""
+    for _, container in all_containers(spec):
+        yield from container.get("command") or ()
+        yield from container.get("args") or ()
+        yield from (env.get("value") or "" for env in container.get("env") or ())
+
+
+def _named_in(name: str, words: Iterable[str]) -> bool:
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    return any(pattern.search(word) for word in words)
+
+
+ANALYZER = Analyzer(
+    name="references",
+    kinds=("Pod", "ConfigMap", "Secret", "ServiceAccount", "Event", *TEMPLATE_KINDS),
+    analyze=analyze,
+    doc=__doc__ or "",
+)
