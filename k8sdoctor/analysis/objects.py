@@ -77,6 +77,14 @@ def pod_template_spec(workload: Mapping[str, Any]) -> Mapping[str, Any]:
     return ((spec.get("template") or {}).get("spec")) or {}
 
 
+def pod_template_labels(workload: Mapping[str, Any]) -> Mapping[str, str]:
+    """The labels a workload's pods get (a CronJob's through its job template)."""
+    spec = workload.get("spec") or {}
+    if "jobTemplate" in spec:
+        spec = (spec["jobTemplate"] or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+
+
 def is_terminated(pod: Mapping[str, Any]) -> bool:
     """True for a pod that has finished (phase Succeeded or Failed): it holds no resources."""
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
