@@ -43,6 +43,7 @@ from k8sdoctor.analysis.objects import (
     format_duration,
     is_terminated,
     ns_flag,
+    pod_template_labels,
     selector_flag,
 )
 from k8sdoctor.cluster.selectors import matches_map
@@ -136,7 +137,7 @@ def _no_pods(state: ClusterState, service: Mapping[str, Any]) -> Finding:
         workload
         for kind in _WORKLOAD_KINDS
         for workload in state.in_namespace(kind, namespace)
-        if matches_map(selector, _template_labels(workload))
+        if matches_map(selector, pod_template_labels(workload))
     ]
     if workloads:
         wanted = [(w, _desired(w)) for w in workloads]
@@ -356,11 +357,6 @@ def _pod_state(pod: Mapping[str, Any]) -> str:
     ready = conditions(pod).get("Ready")
     text = f"pod {_name(pod)} phase={status.get('phase', 'Unknown')}"
     return f"{text} {describe_condition(ready)}" if ready else text
-
-
-def _template_labels(workload: Mapping[str, Any]) -> Mapping[str, str]:
-    template = (workload.get("spec") or {}).get("template") or {}
-    return (template.get("metadata") or {}).get("labels") or {}
 
 
 def _desired(workload: Mapping[str, Any]) -> int:
