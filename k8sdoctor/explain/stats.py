@@ -1,0 +1,121 @@
+"""Inference observability: what the explain stage cost, per backend and model.
+
+Counts the calls made (an answer and its one retry on an invalid answer are two calls; the
+backend's own retries on 429 and 5xx are counted apart), cache hits, failures, prompt and
+completion tokens as the server reported them, and latency (p50 and max). The totals go into the
+report's metadata as ``inference`` and a one-line summary goes under the text report. Safe to
+update from the stage's worker threads.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from k8sdoctor.explain.backend import BackendAnswer
+
+
+@dataclass
+class _Tally:
+    calls: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    retries: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latencies: list[float] = field(default_factory=list)
+
+    def to_dict(self, backend: str, model: str) -> dict[str, Any]:
+        return {
+            "backend": backend,
+            "model": model,
+            "calls": self.calls,
+            "cacheHits": self.cache_hits,
+            "failures": self.failures,
+            "retries": self.retries,
+            "promptTokens": self.prompt_tokens,
+            "completionTokens": self.completion_tokens,
+            "latencySeconds": (
+                {"p50": round(statistics.median(self.latencies), 3),
+                 "max": round(max(self.latencies), 3)}
+                if self.latencies else None
+            ),
+        }
+
+
+class InferenceStats:
+    """Running totals of one explain stage."""
+
+    def __init__(self, *, groups: int = 0, anonymized: bool = False) -> None:
+        self.groups = groups
+        self.anonymized = anonymized
+        self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._lock = threading.Lock()
+
+    def record_call(self, backend: str, model: str, answer: BackendAnswer,
+                    latency_seconds: float) -> None:
+        with self._lock:
+            tally = self._tally(backend, model)
+            tally.calls += 1
+            tally.latencies.append(latency_seconds)
+            retries = answer.extra.get("retries")
+            if isinstance(retries, int):
+                tally.retries += retries
+            if answer.prompt_tokens is not None:
+                tally.prompt_tokens = (tally.prompt_tokens or 0) + answer.prompt_tokens
+            if answer.completion_tokens is not None:
+                tally.completion_tokens = (tally.completion_tokens or 0) + answer.completion_tokens
+
+    def record_cache_hit(self, backend: str, model: str) -> None:
+        with self._lock:
+            self._tally(backend, model).cache_hits += 1
+
+    def record_failure(self, backend: str, model: str, *, called: bool,
+                       latency_seconds: float = 0.0) -> None:
+        """A group left unexplained; ``called`` when a request was actually sent."""
+        with self._lock:
+            tally = self._tally(backend, model)
+            tally.failures += 1
+            if called:
+                tally.calls += 1
+                tally.latencies.append(latency_seconds)
+
+    @property
+    def calls(self) -> int:
+        return sum(t.calls for t in self._tallies.values())
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(t.cache_hits for t in self._tallies.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``metadata.inference``."""
+        return {
+            "groups": self.groups,
+            "anonymized": self.anonymized,
+            "backends": [tally.to_dict(backend, model)
+                         for (backend, model), tally in sorted(self._tallies.items())],
+        }
+
+    def _tally(self, backend: str, model: str) -> _Tally:
+        return self._tallies.setdefault((backend, model), _Tally())
+
+
+def summary_lines(inference: dict[str, Any]) -> list[str]:
+    """``explain: ollama/llama3.1:8b · 3 calls, 0 cached · 2,345+612 tokens · p50 1.2 s``."""
+    lines = []
+    for entry in inference.get("backends") or ():
+        parts = [f"{entry['calls']} call{'s' if entry['calls'] != 1 else ''}",
+                 f"{entry['cacheHits']} cached"]
+        if entry.get("failures"):
+            parts.append(f"{entry['failures']} failed")
+        head = f"explain: {entry['backend']}/{entry['model']} · {', '.join(parts)}"
+        if entry.get("promptTokens") is not None or entry.get("completionTokens") is not None:
+            head += (f" · tokens {entry.get('promptTokens') or 0:,} prompt + "
+                     f"{entry.get('completionTokens') or 0:,} completion")
+        if latency := entry.get("latencySeconds"):
+            head += f" · latency p50 {latency['p50']:.1f} s, max {latency['max']:.1f} s"
+        lines.append(head)
+    return lines
