@@ -16,6 +16,7 @@ A case file is YAML::
             message_contains: ["exceeded its progress deadline"]   # optional
             evidence_contains: ["available=0"]                     # optional
             remediation_contains: ["rollout undo"]                 # optional
+            message_excludes: ["allows all"]                       # optional: must not say
             parent: {kind: Deployment, name: web}                  # optional
       - name: rollout inside its deadline is not flagged
         objects: [...]
@@ -144,6 +145,10 @@ def _compare(expected: Mapping[str, Any], finding: Finding) -> list[str]:
         for needle in [wanted] if isinstance(wanted, str) else wanted:
             if not any(needle in haystack for haystack in text):
                 problems.append(f"{key.split('_')[0]} lacks {needle!r}: {text}")
+    unwanted = expected.get("message_excludes") or ()
+    for needle in [unwanted] if isinstance(unwanted, str) else unwanted:
+        if needle in finding.message:
+            problems.append(f"message says {needle!r}: {finding.message}")
     if "parent" in expected:
         parent = finding.to_dict()["parent"]
         if parent != expected["parent"]:
