@@ -1,0 +1,30 @@
+"""The networkpolicy analyzer never calls a selector empty on a partial pod list (``-l``, or pods
+that could not be listed); data cases always list every declared kind."""
+
+from __future__ import annotations
+
+from k8sdoctor.cluster.state import ClusterState, Scope
+from k8sdoctor.testing import installed_analyzer
+from tests.analyzers.case_state import case_state
+
+ANALYZER = installed_analyzer("networkpolicy")
+TYPO = "podSelector with a label typo selects no pod while the namespace has pods"
+
+
+def _reasons(listed: set[str], scope: Scope | None = None) -> list[str]:
+    whole = case_state("networkpolicy", TYPO, listed)
+    state = ClusterState({kind: whole.objects(kind) for kind in whole.kinds if kind in listed},
+                         now=whole.now, listed_kinds=listed, scope=scope)
+    return [f.reason for f in ANALYZER.analyze(state)]
+
+
+def test_selects_no_pods_is_reported_on_a_complete_pod_list() -> None:
+    assert _reasons(set(ANALYZER.kinds)) == ["SelectsNoPods"]
+
+
+def test_selects_no_pods_is_not_claimed_under_a_label_selector() -> None:
+    assert _reasons(set(ANALYZER.kinds), Scope(selector="team=shop")) == []
+
+
+def test_selects_no_pods_is_not_claimed_when_pods_could_not_be_listed() -> None:
+    assert _reasons(set(ANALYZER.kinds) - {"Pod"}) == []
