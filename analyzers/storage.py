@@ -342,7 +342,8 @@ def _size(obj: Mapping[str, Any]) -> str:
 
 ANALYZER = Analyzer(
     name="storage",
-    kinds=("PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Pod", "Event"),
+    kinds=("PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Pod", "Event",
+           "ReplicaSet"),
     analyze=analyze,
     doc=__doc__ or "",
 )
