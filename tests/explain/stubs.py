@@ -241,7 +241,7 @@ class OpenAIStub(StubServer):
         self.models = models
         self.api_key = api_key
         self.completion_tokens_only = completion_tokens_only
-        """Models that refuse ``max_tokens`` and want ``max_completion_tokens`` (o-series)."""
+        """Models that want ``max_completion_tokens`` and no ``temperature`` (o-series)."""
 
     def handle(self, request: Received) -> Reply:
         if self.api_key is not None:
@@ -264,20 +264,24 @@ class OpenAIStub(StubServer):
                 {"id": m, "object": "model", "created": CREATED, "owned_by": "system"}
                 for m in self.models]})
         if path.startswith("/v1/models/"):
-            return self._model(path.removeprefix("/v1/models/"))
+            return self._model(request, path.removeprefix("/v1/models/"))
         if path == "/v1/chat/completions" and request.method == "POST":
             return self._chat(request, request.body.get("model", ""))
-        return self._not_found()
+        return self._not_found(request)
 
-    def _not_found(self) -> Reply:
+    def _not_found(self, request: Received) -> Reply:
         if self.flavor == "vllm":
             return Reply(404, {"detail": "Not Found"})
+        if self.flavor == "openai":
+            return Reply(404, {"error": {
+                "message": f"Invalid URL ({request.method} {request.path})",
+                "type": "invalid_request_error", "param": None, "code": None}})
         return Reply(404, {"error": {"code": 404, "message": "File Not Found",
                                      "type": "not_found_error"}})
 
-    def _model(self, model: str) -> Reply:
+    def _model(self, request: Received, model: str) -> Reply:
         if self.flavor != "openai":
-            return self._not_found()  # vLLM and llama.cpp list models but have no such route
+            return self._not_found(request)  # vLLM and llama.cpp list models, no such route
         if model in self.models:
             return Reply(200, {"id": model, "object": "model", "created": CREATED,
                                "owned_by": "system"})
@@ -301,6 +305,11 @@ class OpenAIStub(StubServer):
                 "message": "Unsupported parameter: 'max_tokens' is not supported with this "
                            "model. Use 'max_completion_tokens' instead.",
                 "type": "invalid_request_error", "param": "max_tokens",
+                "code": "unsupported_parameter"}})
+        if model in self.completion_tokens_only and "temperature" in body:
+            return Reply(400, {"error": {
+                "message": "Unsupported parameter: 'temperature' is not supported with this "
+                           "model.", "type": "invalid_request_error", "param": "temperature",
                 "code": "unsupported_parameter"}})
         response_format = body.get("response_format") or {}
         if self.flavor == "llamacpp" and response_format.get("type") == "json_schema":
@@ -362,6 +371,14 @@ def _completion(flavor: str, model: str, content: str, finish_reason: str,
     return Reply(200, body, headers)
 
 
+def openai_refusal(model: str) -> Reply:
+    """A completion whose message is a refusal, as structured outputs report one."""
+    reply = _completion("openai", model, "", "stop", 180, 12)
+    reply.body["choices"][0]["message"].update(
+        content=None, refusal="I'm sorry, I cannot help with that request.")
+    return reply
+
+
 def openai_rate_limited(retry_after: str) -> Reply:
     """OpenAI's 429 for a requests-per-minute limit, with its ``Retry-After``."""
     return Reply(429, {"error": {
@@ -386,6 +403,7 @@ def recorded(name: str, stub: StubServer, api: str) -> Iterator[tuple[str, Casse
     else a URL nothing answers, with every request served from ``CASSETTES/name.yaml``.
     On a clean exit every recorded interaction must have been played."""
     if RECORDING:
+        (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)  # "all" would append to it
         with stub, VCR.use_cassette(f"{name}.yaml", record_mode="all") as cassette:
             yield _base_url(stub.url, api), cassette
         return
