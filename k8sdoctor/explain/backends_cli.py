@@ -24,7 +24,7 @@ from k8sdoctor.explain.backends import (
     resolve_backend,
     resolve_settings,
 )
-from k8sdoctor.explain.config import Config, default_config_path, load_config
+from k8sdoctor.explain.config import BackendConfig, Config, default_config_path, load_config
 
 backends_app = typer.Typer(
     name="backends",
@@ -57,13 +57,14 @@ def _types() -> dict[str, BackendType]:
     return types
 
 
-def _key_column(settings: BackendSettings, backend_type: BackendType, named: bool) -> str:
+def _key_column(settings: BackendSettings, backend_type: BackendType,
+                named: BackendConfig | None) -> str:
+    """Where the key comes from; a missing one only when it is wanted (never the key)."""
     if settings.key_source is not None:
         source = settings.key_source
         return source if source.startswith("config file") else f"${source}"
-    if settings.key_env_var and (backend_type.needs_key or named):
-        return f"${settings.key_env_var} (not set)"
-    return "-"
+    wanted = backend_type.needs_key or (named is not None and named.api_key_env is not None)
+    return f"${settings.key_env_var} (not set)" if settings.key_env_var and wanted else "-"
 
 
 @backends_app.callback()
@@ -81,7 +82,7 @@ def list_backends(ctx: typer.Context, config: ConfigOpt = None) -> None:
         settings = resolve_settings(name, None, None, loaded, types=types)
         marker = " (default)" if name == default else ""
         rows.append((f"{name}{marker}", settings.type, settings.model, settings.base_url,
-                     _key_column(settings, types[settings.type], name in loaded.backends)))
+                     _key_column(settings, types[settings.type], loaded.backends.get(name))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
