@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
-from k8sdoctor.analysis.objects import is_terminated, ns_flag
+from k8sdoctor.analysis.objects import ns_flag, one_pod_per_workload
 from k8sdoctor.cluster.quantity import format_bytes, format_cores, parse_quantity
 
 WASTE_RATIO = 4.0
@@ -62,17 +62,8 @@ def _resource(container: Mapping[str, Any], field: str, resource: str) -> str | 
 
 
 def _hygiene(state: ClusterState) -> Iterator[Finding]:
-    """One pod per workload (the first live one) stands for its siblings."""
-    seen: set[tuple[str, str]] = set()
-    for pod in state.objects("Pod"):
-        if is_terminated(pod):
-            continue
-        owner = state.workload_of(pod)
-        key = (pod["metadata"].get("namespace") or "",
-               str(owner) if owner else f"Pod/{pod['metadata']['name']}")
-        if key not in seen:
-            seen.add(key)
-            yield from _check_pod(state, pod, owner)
+    for pod, owner in one_pod_per_workload(state):
+        yield from _check_pod(state, pod, owner)
 
 
 def _check_pod(

@@ -11,7 +11,7 @@ from typing import Any
 
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.quantity import parse_quantity
-from k8sdoctor.cluster.state import ClusterState, event_time
+from k8sdoctor.cluster.state import ClusterState, ObjectRef, event_time
 
 
 def conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -196,3 +196,21 @@ def human_duration(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.0f}h"
     return f"{seconds / 86400:.0f}d"
+
+
+def one_pod_per_workload(
+    state: ClusterState,
+) -> Iterator[tuple[Mapping[str, Any], ObjectRef | None]]:
+    """``(pod, workload)`` for the first live pod of each workload (``state.workload_of``), and
+    for each live pod nothing controls (workload None): for checks of the pod spec, where one
+    replica stands for all of them."""
+    seen: set[tuple[str, str]] = set()
+    for pod in state.objects("Pod"):
+        if is_terminated(pod):
+            continue
+        owner = state.workload_of(pod)
+        key = (pod["metadata"].get("namespace") or "",
+               str(owner) if owner else f"Pod/{pod['metadata'].get('name', '')}")
+        if key not in seen:
+            seen.add(key)
+            yield pod, owner
