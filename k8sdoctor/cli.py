@@ -21,6 +21,21 @@ from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError, UserFacingError
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.explain.backends_cli import backends_app
+from k8sdoctor.explain.cli import (
+    AnonymizeOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    ExplainOpt,
+    LanguageOpt,
+    ModelOpt,
+    NoCacheOpt,
+    PromptsOpt,
+    ShowPromptOpt,
+    WithLogsOpt,
+    cache_app,
+    explain_flags,
+)
+from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
 from k8sdoctor.report import OutputFormat, RenderOptions, render
 from k8sdoctor.run import FailOn, demo_source, exit_code_for
 
@@ -111,13 +126,29 @@ def analyze(
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
     ] = False,
+    explain: ExplainOpt = False,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prompts: PromptsOpt = None,
+    language: LanguageOpt = None,
+    with_logs: WithLogsOpt = False,
+    anonymize: AnonymizeOpt = None,
+    no_cache: NoCacheOpt = False,
+    show_prompt: ShowPromptOpt = False,
+    config: ExplainConfigOpt = None,
 ) -> None:
     """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
-    from k8sdoctor.run import analyze as run_analysis
+    from k8sdoctor.run import analyze_with_state
 
     if snapshot and demo:
         raise BadInputError("--snapshot and --demo exclude each other")
     scope = _scope(namespace, all_namespaces, selector)
+    flags = explain_flags(
+        explain=explain, show_prompt=show_prompt, backend=backend, model=model,
+        base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
+        anonymize=anonymize, no_cache=no_cache, config=config,
+    )
     with ExitStack() as stack:
         if demo:
             source: ClusterSource = demo_source(stack)
@@ -127,7 +158,20 @@ def analyze(
             source = SnapshotSource(snapshot)
         else:
             source = _live_source(kubeconfig, context)
-        report = run_analysis(source, scope, analyzer or ())
+        analysis = analyze_with_state(source, scope, analyzer or ())
+        report = analysis.report
+        if flags is not None:
+            from k8sdoctor.explain import session
+
+            def notify(message: str) -> None:
+                _stderr(f"k8sdoctor: {message}")
+
+            if show_prompt:
+                sys.stdout.write(session.show_prompts(report, analysis.state, source, flags,
+                                                      notify))
+                sys.stdout.flush()
+                raise typer.Exit(int(ExitCode.OK))
+            report = session.explain_report(report, analysis.state, source, flags, notify)
     for error in report.errors:
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
     sys.stdout.write(render(report, output, _stdout_render_options()))
@@ -218,6 +262,7 @@ def version() -> None:
 
 
 app.add_typer(backends_app, name="backends")
+app.add_typer(cache_app, name="cache")
 
 
 def main(argv: list[str] | None = None) -> None:

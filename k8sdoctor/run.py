@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
 
@@ -12,7 +13,7 @@ from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.source import ClusterSource, LoadResult
-from k8sdoctor.cluster.state import Scope
+from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.report.model import Report
 
@@ -56,6 +57,15 @@ def load_state(
     return source.load(engine.kinds_needed(analyzers), scope)
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """A finished analysis: the report, and the state it was made from (for later stages such
+    as explain, which needs ownership and Service selectors)."""
+
+    report: Report
+    state: ClusterState
+
+
 def analyze(
     source: ClusterSource,
     scope: Scope,
@@ -66,15 +76,25 @@ def analyze(
     Raises ``BadInputError`` for an unknown analyzer or malformed snapshot and
     ``ClusterUnreachableError`` when the cluster cannot be reached.
     """
+    return analyze_with_state(source, scope, analyzer_names).report
+
+
+def analyze_with_state(
+    source: ClusterSource,
+    scope: Scope,
+    analyzer_names: Sequence[str] = (),
+) -> Analysis:
+    """``analyze``, keeping the cluster state for the stages that follow."""
     installed, plugin_errors = installed_analyzers()
     selected = engine.select(installed, analyzer_names)
     loaded = load_state(source, selected, scope)
     findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
-    return Report(
+    report = Report(
         findings=findings,
         errors=[*plugin_errors, *fetch_errors, *analyzer_errors],
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
     )
+    return Analysis(report, loaded.state)

@@ -67,9 +67,12 @@ class Explanation:
     confidence: str | None = None
     truncated: bool = False
     """The answer hit the max-tokens limit and may be cut short."""
+    group: str = ""
+    """Id of the group of findings that share this cause and this explanation."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "group": self.group,
             "summary": self.summary,
             "rootCause": self.root_cause,
             "steps": list(self.steps),

@@ -34,10 +34,12 @@ SNAPSHOT_HAS_NO_LOGS = "Not available: this run read a snapshot, and snapshots h
 class LogReader(Protocol):
     """A source that can read container logs (the live cluster; never a snapshot)."""
 
-    def previous_logs(self, namespace: str, pod: str, container: str, tail_lines: int) -> str:
-        """The last ``tail_lines`` lines of the container's previous instance.
+    def previous_logs(
+        self, namespace: str, pod: str, container: str, lines: int = LOG_TAIL_LINES
+    ) -> list[str]:
+        """The last ``lines`` lines the container's previous instance wrote.
 
-        Raises any exception on failure; its message is shown to the model and the user.
+        Raises on failure (no previous run, pod gone, forbidden); the message goes in the prompt.
         """
         ...
 
@@ -116,13 +118,13 @@ def collect_logs(
         notes: list[str] = []
         for container in containers:
             try:
-                text = reader.previous_logs(finding.namespace or "", finding.name, container,
-                                            tail_lines)
+                lines = reader.previous_logs(finding.namespace or "", finding.name, container,
+                                             lines=tail_lines)
             except Exception as err:  # a failure to read logs costs only the logs
                 notes.append(f"The logs of container {container} could not be read: {err}")
                 continue
-            if text.strip():
-                excerpts.append(LogExcerpt(describe(finding), container, _log_text(text)))
+            if any(line.strip() for line in lines):
+                excerpts.append(LogExcerpt(describe(finding), container, _log_text(lines)))
             else:
                 notes.append(f"The previous instance of container {container} wrote no logs.")
         return excerpts, " ".join(notes)
@@ -154,9 +156,9 @@ def _lines(lines: Iterable[str], limit: int = MAX_EVIDENCE_LINES) -> list[str]:
     return kept
 
 
-def _log_text(text: str) -> str:
+def _log_text(lines: Sequence[str]) -> str:
     """The redacted tail of a log, at most ``MAX_LOG_CHARS`` characters."""
-    text = redact(text.rstrip("\n"))
+    text = redact("\n".join(lines).rstrip("\n"))
     if len(text) > MAX_LOG_CHARS:
         text = "…" + text[-MAX_LOG_CHARS:].split("\n", 1)[-1]
     return text

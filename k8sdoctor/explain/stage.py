@@ -215,7 +215,7 @@ class ExplainStage:
                     errors.append(RunError("explain", call.group.subject,
                                            outcome.error or "no answer"))
                 continue
-            explanation = self._explanation(outcome)
+            explanation = self._explanation(outcome, call.group)
             for finding in call.group.findings:
                 explanations[finding.id] = explanation
         if unavailable:
@@ -236,7 +236,7 @@ class ExplainStage:
             extra_metadata={**report.extra_metadata, "inference": stats.to_dict()},
         )
 
-    def _explanation(self, outcome: _Outcome) -> Explanation:
+    def _explanation(self, outcome: _Outcome, group: FindingGroup) -> Explanation:
         answer = outcome.answer
         assert answer is not None
         if self.anonymizer is not None:
@@ -251,6 +251,7 @@ class ExplainStage:
             commands=answer.commands,
             confidence=answer.confidence,
             truncated=answer.truncated,
+            group=group.id,
         )
 
 

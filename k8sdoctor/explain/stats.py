@@ -3,8 +3,8 @@
 Counts the calls made (an answer and its one retry on an invalid answer are two calls; the
 backend's own retries on 429 and 5xx are counted apart), cache hits, failures, prompt and
 completion tokens as the server reported them, and latency (p50 and max). The totals go into the
-report's metadata as ``inference`` and a one-line summary goes under the text report. Safe to
-update from the stage's worker threads.
+report's metadata as ``inference``, which the text report sums up in one line per backend and
+model. Safe to update from the stage's worker threads.
 """
 
 from __future__ import annotations
@@ -101,21 +101,3 @@ class InferenceStats:
 
     def _tally(self, backend: str, model: str) -> _Tally:
         return self._tallies.setdefault((backend, model), _Tally())
-
-
-def summary_lines(inference: dict[str, Any]) -> list[str]:
-    """``explain: ollama/llama3.1:8b · 3 calls, 0 cached · 2,345+612 tokens · p50 1.2 s``."""
-    lines = []
-    for entry in inference.get("backends") or ():
-        parts = [f"{entry['calls']} call{'s' if entry['calls'] != 1 else ''}",
-                 f"{entry['cacheHits']} cached"]
-        if entry.get("failures"):
-            parts.append(f"{entry['failures']} failed")
-        head = f"explain: {entry['backend']}/{entry['model']} · {', '.join(parts)}"
-        if entry.get("promptTokens") is not None or entry.get("completionTokens") is not None:
-            head += (f" · tokens {entry.get('promptTokens') or 0:,} prompt + "
-                     f"{entry.get('completionTokens') or 0:,} completion")
-        if latency := entry.get("latencySeconds"):
-            head += f" · latency p50 {latency['p50']:.1f} s, max {latency['max']:.1f} s"
-        lines.append(head)
-    return lines

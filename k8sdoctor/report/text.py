@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections import Counter
 from collections.abc import Iterable
 from itertools import groupby
 
 from rich.console import Console
 from rich.text import Text
 
-from k8sdoctor.analysis.finding import Finding, Severity
+from k8sdoctor.analysis.finding import Explanation, Finding, Severity
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
 
@@ -45,12 +46,13 @@ def render(report: Report, options: RenderOptions) -> str:
         soft_wrap=False,
     )
     console.print(_header(report))
+    explained = _Explained(report.findings)
     for namespace, in_namespace in groupby(report.findings, key=lambda f: f.namespace or ""):
         console.print()
         title = f"namespace {namespace}" if namespace else "cluster-scoped"
         console.print(Text(title, style="bold underline"))
         for _, on_object in groupby(in_namespace, key=lambda f: (f.kind, f.name)):
-            _print_object(console, list(on_object))
+            _print_object(console, list(on_object), explained)
     if report.errors:
         console.print()
         console.print(Text("Not checked", style="bold"))
@@ -61,6 +63,8 @@ def render(report: Report, options: RenderOptions) -> str:
             console.print(line)
     console.print()
     console.print(_summary(report))
+    for line in _inference_lines(report):
+        console.print(line)
     return buffer.getvalue()
 
 
@@ -72,7 +76,24 @@ def _header(report: Report) -> Text:
     return header
 
 
-def _print_object(console: Console, findings: list[Finding]) -> None:
+class _Explained:
+    """Which explanations were printed already: one LLM answer explains a whole group of
+    findings (forty pods, their Deployment, their Service) and is shown once, under the first."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self.sharing: Counter[str | Explanation] = Counter(
+            _group_of(f.explanation) for f in findings if f.explanation is not None
+        )
+        self.first_shown_under: dict[str | Explanation, str] = {}
+
+
+def _group_of(explanation: Explanation) -> str | Explanation:
+    """Findings share an explanation when they share its group id; without one (a report built
+    by other code), when they share the very same answer."""
+    return explanation.group or explanation
+
+
+def _print_object(console: Console, findings: list[Finding], explained: _Explained) -> None:
     first = findings[0]
     line = Text("  ")
     line.append(f"{first.kind}/{first.name}", style="bold")
@@ -80,10 +101,10 @@ def _print_object(console: Console, findings: list[Finding]) -> None:
         line.append(f"  (of {first.parent.kind}/{first.parent.name})", style="dim")
     console.print(line)
     for finding in findings:
-        _print_finding(console, finding)
+        _print_finding(console, finding, explained)
 
 
-def _print_finding(console: Console, finding: Finding) -> None:
+def _print_finding(console: Console, finding: Finding, explained: _Explained) -> None:
     head = Text("    ")
     head.append(f" {SEVERITY_LABEL[finding.severity]} ", style=SEVERITY_STYLE[finding.severity])
     head.append(f" {finding.reason}", style="bold")
@@ -93,17 +114,41 @@ def _print_finding(console: Console, finding: Finding) -> None:
     _print_list(console, "evidence", finding.evidence, "· ", "dim")
     _print_list(console, "fix", finding.remediation, "→ ", "green")
     if finding.explanation is not None:
-        explanation = finding.explanation
-        source = f"{explanation.backend}/{explanation.model}"
-        if explanation.cached:
-            source += ", cached"
-        title = Text("      explanation ", style="bold magenta")
-        title.append(f"({source})", style="dim")
-        console.print(title)
-        _print_wrapped(console, explanation.summary, 8)
-        if explanation.root_cause:
-            _print_wrapped(console, "Root cause: " + explanation.root_cause, 8)
-        _print_list(console, None, explanation.steps, "- ", "magenta", indent=8)
+        _print_explanation(console, finding, finding.explanation, explained)
+
+
+def _print_explanation(
+    console: Console, finding: Finding, explanation: Explanation, explained: _Explained
+) -> None:
+    key = _group_of(explanation)
+    first = explained.first_shown_under.get(key)
+    if first is not None:
+        line = Text("      explanation: ", style="magenta")
+        line.append(f"see above, under {first}", style="dim")
+        console.print(line)
+        return
+    explained.first_shown_under[key] = f"{finding.kind}/{finding.name}"
+    source = f"{explanation.backend}/{explanation.model}"
+    if explanation.cached:
+        source += ", cached"
+    title = Text("      explanation ", style="bold magenta")
+    title.append(f"({source})", style="dim")
+    shared = explained.sharing[key]
+    if shared > 1:
+        title.append(f" · {shared} findings", style="dim")
+    console.print(title)
+    _print_wrapped(console, explanation.summary, 8)
+    if explanation.root_cause:
+        _print_wrapped(console, "Root cause: " + explanation.root_cause, 8)
+    _print_list(console, None, explanation.steps, "- ", "magenta", indent=8)
+    _print_list(console, None, explanation.commands, "$ ", "magenta", indent=8)
+    notes = []
+    if explanation.confidence:
+        notes.append(f"confidence: {explanation.confidence}")
+    if explanation.truncated:
+        notes.append("the answer was cut at the length limit")
+    if notes:
+        console.print(Text(" " * 8 + "; ".join(notes), style="dim"))
 
 
 def _print_list(
@@ -152,3 +197,26 @@ def _summary(report: Report) -> Text:
         count = len(report.errors)
         summary.append(f"; {count} part{'s' if count != 1 else ''} not checked", style="yellow")
     return summary
+
+
+def _inference_lines(report: Report) -> list[Text]:
+    """What explaining cost, per backend and model: calls, cache hits, tokens, latency."""
+    inference = report.extra_metadata.get("inference") or {}
+    lines = []
+    for entry in inference.get("backends") or ():
+        calls = entry.get("calls", 0)
+        parts = [f"{calls} call{'s' if calls != 1 else ''}", f"{entry.get('cacheHits', 0)} cached"]
+        if entry.get("failures"):
+            parts.append(f"{entry['failures']} failed")
+        line = Text("explain: ", style="bold magenta")
+        line.append(f"{entry.get('backend')}/{entry.get('model')} · {', '.join(parts)}")
+        lines.append(line)
+        details = []
+        prompt, completion = entry.get("promptTokens"), entry.get("completionTokens")
+        if prompt is not None or completion is not None:
+            details.append(f"{prompt or 0:,} prompt + {completion or 0:,} completion tokens")
+        if latency := entry.get("latencySeconds"):
+            details.append(f"latency p50 {latency['p50']:.1f} s, max {latency['max']:.1f} s")
+        if details:
+            lines.append(Text("  " + " · ".join(details), style="dim"))
+    return lines

@@ -220,10 +220,12 @@ class Logs:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str, str, int]] = []
 
-    def previous_logs(self, namespace: str, pod: str, container: str, tail_lines: int) -> str:
-        self.asked.append((namespace, pod, container, tail_lines))
-        return (f"connecting to postgres://app:s3cr3t@{pod}.db.{namespace}.svc:5432\n"
-                "Traceback (most recent call last):\nKeyError: 'DATABASE_URL'\n")
+    def previous_logs(
+        self, namespace: str, pod: str, container: str, lines: int = 50
+    ) -> list[str]:
+        self.asked.append((namespace, pod, container, lines))
+        return [f"connecting to postgres://app:s3cr3t@{pod}.db.{namespace}.svc:5432",
+                "Traceback (most recent call last):", "KeyError: 'DATABASE_URL'"]
 
 
 def test_logs_are_fetched_once_per_group_redacted_and_anonymized(

@@ -1,0 +1,108 @@
+"""Command-line pieces of the explain stage: the ``analyze`` options and ``k8sdoctor cache``.
+
+The option types are declared once here and used by ``k8sdoctor analyze``; ``explain_flags``
+checks them together (an explain option without ``--explain`` is a usage error rather than being
+silently ignored). Only typer is imported at module level, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from k8sdoctor.errors import BadInputError
+
+if TYPE_CHECKING:
+    from k8sdoctor.explain.session import ExplainFlags
+
+ExplainOpt = Annotated[
+    bool, typer.Option("--explain", help="Explain each group of findings that share a cause "
+                       "with an LLM (Ollama by default).")
+]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="A backend named in the config file, or a type: "
+                             "ollama, openai (see: k8sdoctor backends).")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="The model to ask.")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="The server's URL (default: OLLAMA_HOST, "
+                             "OPENAI_BASE_URL, or the backend's own).")
+]
+PromptsOpt = Annotated[
+    Path | None, typer.Option("--prompts", metavar="DIR", help="A directory with your own "
+                              "prompt templates (system.md.j2, explain.md.j2, partials).")
+]
+LanguageOpt = Annotated[
+    str | None, typer.Option("--language", help="The language of the explanations, e.g. en, "
+                             "de, fr (default: en).")
+]
+WithLogsOpt = Annotated[
+    bool, typer.Option("--with-logs", help="Send the last log lines of crashed containers' "
+                       "previous instances (secrets redacted; live clusters only).")
+]
+AnonymizeOpt = Annotated[
+    bool | None, typer.Option("--anonymize/--no-anonymize", help="Replace names, namespaces, "
+                              "labels, IPs and hosts by tokens in what is sent (default: on for "
+                              "hosted backends, off for a local Ollama).")
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Ask the backend even when a cached answer exists.")
+]
+ShowPromptOpt = Annotated[
+    bool, typer.Option("--show-prompt", help="Print exactly what would be sent (after "
+                       "anonymization), send nothing, and exit 0.")
+]
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", help="The config file (default: $K8SDOCTOR_CONFIG, "
+                             "else $XDG_CONFIG_HOME/k8sdoctor/config.yaml).")
+]
+
+
+def explain_flags(
+    *, explain: bool, show_prompt: bool, backend: str | None, model: str | None,
+    base_url: str | None, prompts: Path | None, language: str | None, with_logs: bool,
+    anonymize: bool | None, no_cache: bool, config: str | None,
+) -> ExplainFlags | None:
+    """The explain flags, or None when neither ``--explain`` nor ``--show-prompt`` was given."""
+    given = {
+        "--backend": backend, "--model": model, "--base-url": base_url, "--prompts": prompts,
+        "--language": language, "--with-logs": with_logs or None,
+        "--anonymize/--no-anonymize": anonymize, "--no-cache": no_cache or None,
+    }
+    if not (explain or show_prompt):
+        stray = [flag for flag, value in given.items() if value is not None]
+        if stray:
+            raise BadInputError(f"{', '.join(stray)} only apply with --explain")
+        return None
+    if language is not None and not language.strip():
+        raise BadInputError("--language must not be empty")
+    from k8sdoctor.explain.session import ExplainFlags
+
+    return ExplainFlags(backend=backend, model=model, base_url=base_url, prompts_dir=prompts,
+                        language=language, with_logs=with_logs, anonymize=anonymize,
+                        use_cache=not no_cache, config_path=config)
+
+
+cache_app = typer.Typer(
+    name="cache",
+    help="Manage the cache of LLM explanations.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@cache_app.command("clear")
+def clear(config: ConfigOpt = None) -> None:
+    """Remove every cached explanation."""
+    from k8sdoctor.explain.config import load_config
+    from k8sdoctor.explain.session import cache_for
+
+    cache = cache_for(load_config(config))
+    removed = cache.clear()
+    print(f"k8sdoctor: removed {removed} cached explanation{'s' if removed != 1 else ''} "
+          f"from {cache.entries}", file=sys.stderr)
