@@ -1,0 +1,308 @@
+"""Gateway API: classes and Gateways not accepted or programmed, HTTPRoutes that attach to
+nothing or route to missing Services.
+
+Reports only when the Gateway API kinds are served. Faults reported:
+
+- ``GatewayClassNotAccepted`` (error; warning while no controller has answered for more than
+  five minutes): the class's ``Accepted`` condition is False, quoted, or still ``Pending``
+  because no controller runs for its ``controllerName``. Fix: what the condition names, or
+  install the controller.
+- ``GatewayClassNotFound`` (error): a Gateway's ``gatewayClassName`` names no GatewayClass.
+  Fix: set it to an existing class (``kubectl get gatewayclass``).
+- ``GatewayNotAccepted`` / ``GatewayNotProgrammed`` (error; warning while still ``Unknown``
+  after five minutes): the controller rejected the Gateway, or could not program it (no address
+  assigned, invalid listeners); its condition and failing listeners are quoted. Fix: what the
+  condition names.
+- ``ListenersNotReady`` (error): the Gateway is programmed but some listeners are not (an
+  unresolved certificate reference, a conflict). Fix: the listener's condition message.
+- ``ParentNotFound`` (error): an HTTPRoute's ``parentRefs`` names a Gateway (or mesh Service)
+  that does not exist, so no gateway serves it. Fix: correct ``spec.parentRefs``.
+- ``RouteNotAccepted`` (error): a parent did not accept the route (``NotAllowedByListeners``,
+  ``NoMatchingListenerHostname``, ...), quoted from ``status.parents``. Fix: allow the route's
+  namespace on the listener, or correct hostnames and ``sectionName``.
+- ``RouteNotAttached`` (warning): the parent Gateway is accepted but has not reported on the
+  route for more than five minutes, so its controller does not see it.
+- ``RefsNotResolved`` (error): ``ResolvedRefs`` is False for a reason other than a missing
+  Service (``RefNotPermitted``: a missing ReferenceGrant, ``InvalidKind``).
+- ``BackendNotFound`` / ``BackendPortNotFound`` (error): a ``backendRefs`` Service, or its port,
+  does not exist; per the Gateway API, requests to that backend get HTTP 500. Fix: create the
+  Service or correct the name or port.
+
+Not reported: anything when the Gateway API kinds are not served; missing Services or Gateways
+that could not be listed or lay outside ``-n``/``-l``; parents and backends of kinds other than
+Gateway and Service (implementation-specific); routes younger than five minutes without status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    conditions,
+    describe_condition,
+    format_duration,
+    ns_flag,
+)
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+PENDING_GRACE_SECONDS = 5 * 60
+_KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
+
+
+def analyze(state: ClusterState) -> Iterator[Finding]:
+    if not any(state.has_kind(kind) for kind in _KINDS):
+        return
+    for gateway_class in state.objects("GatewayClass"):
+        if finding := _check_class(state, gateway_class):
+            yield finding
+    for gateway in state.objects("Gateway"):
+        if finding := _check_gateway(state, gateway):
+            yield finding
+    for route in state.objects("HTTPRoute"):
+        yield from _check_parents(state, route)
+        yield from _check_backends(state, route)
+
+
+def _check_class(state: ClusterState, gateway_class: Mapping[str, Any]) -> Finding | None:
+    name = gateway_class["metadata"]["name"]
+    controller = (gateway_class.get("spec") or {}).get("controllerName", "")
+    accepted = conditions(gateway_class).get("Accepted") or {}
+    if accepted.get("status") == "True":
+        return None
+    if accepted.get("status") == "False":
+        severity = Severity.ERROR
+        message = (f"GatewayClass {name} was not accepted by its controller {controller}: "
+                   f"{accepted.get('reason')}: {accepted.get('message', '')}")
+    else:
+        age = state.age_of(gateway_class["metadata"].get("creationTimestamp"))
+        if age is None or age < PENDING_GRACE_SECONDS:
+            return None
+        severity = Severity.WARNING
+        message = (f"GatewayClass {name} has waited {format_duration(age)} for a controller: "
+                   f"nothing running answers for controllerName {controller}, so its Gateways "
+                   "are not served.")
+    return Finding.about(
+        gateway_class, severity=severity, reason="GatewayClassNotAccepted", message=message,
+        evidence=[f"spec.controllerName={controller}"]
+                 + ([describe_condition(accepted)] if accepted else ["no Accepted condition"]),
+        remediation=[f"kubectl describe gatewayclass {name}",
+                     f"Install or fix the controller for {controller} (its pods and logs), or "
+                     "correct spec.parametersRef if the condition names it."],
+    )
+
+
+def _check_gateway(state: ClusterState, gateway: Mapping[str, Any]) -> Finding | None:
+    meta, spec = gateway["metadata"], gateway.get("spec") or {}
+    name, ns = meta["name"], ns_flag(meta.get("namespace"))
+    class_name = spec.get("gatewayClassName", "")
+    gateway_class = state.get("GatewayClass", None, class_name)
+    if gateway_class is None and state.has_kind("GatewayClass"):
+        classes = ", ".join(sorted(c["metadata"]["name"] for c in state.objects("GatewayClass")))
+        return Finding.about(
+            gateway, severity=Severity.ERROR, reason="GatewayClassNotFound",
+            message=f"Gateway {name} uses GatewayClass {class_name!r}, which does not exist "
+                    f"(classes: {classes or 'none'}), so no controller serves it.",
+            evidence=[f"spec.gatewayClassName={class_name}"],
+            remediation=[f"Set spec.gatewayClassName of Gateway {name} to one of: "
+                         f"{classes or 'none (install a Gateway API implementation)'}: "
+                         f"kubectl edit gateway {name}{ns}"],
+        )
+    if gateway_class is not None and (
+        (conditions(gateway_class).get("Accepted") or {}).get("status") != "True"
+    ):
+        return None  # the class's own finding explains it
+    by_type = conditions(gateway)
+    listeners = _listener_problems(gateway)
+    evidence = [describe_condition(c) for c in by_type.values()] + listeners
+    age = state.age_of(meta.get("creationTimestamp")) or 0
+    for kind in ("Accepted", "Programmed"):
+        condition = by_type.get(kind) or {}
+        failed = condition.get("status") == "False"
+        stuck = condition.get("status") == "Unknown" and age >= PENDING_GRACE_SECONDS
+        if failed or stuck:
+            return Finding.about(
+                gateway, severity=Severity.ERROR if failed else Severity.WARNING,
+                reason=f"GatewayNot{kind}",
+                message=f"Gateway {name} is not {kind.lower()}"
+                        + (f" after {format_duration(age)}" if stuck else "")
+                        + f": {condition.get('reason')}: {condition.get('message', '')}",
+                evidence=evidence,
+                remediation=[f"kubectl describe gateway {name}{ns}",
+                             "Fix what the condition names (listener ports and protocols, "
+                             "certificate references, addresses), then check the controller's "
+                             "logs."],
+            )
+    if listeners and all((by_type.get(k) or {}).get("status") == "True"
+                         for k in ("Accepted", "Programmed")):
+        return Finding.about(
+            gateway, severity=Severity.ERROR, reason="ListenersNotReady",
+            message=f"Gateway {name} is programmed but not all its listeners are: "
+                    f"{listeners[0]}",
+            evidence=evidence,
+            remediation=[f"kubectl describe gateway {name}{ns}",
+                         "Fix what the listener's condition names (a missing certificate "
+                         "Secret, a port or hostname conflict)."],
+        )
+    return None
+
+
+def _listener_problems(gateway: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for listener in (gateway.get("status") or {}).get("listeners") or ():
+        for condition in listener.get("conditions") or ():
+            bad = ("True" if condition.get("type") == "Conflicted" else "False")
+            if condition.get("status") == bad:
+                problems.append(f"listener {listener.get('name')}: {describe_condition(condition)}")
+    return problems
+
+
+def _check_parents(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Finding]:
+    meta = route["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    statuses = (route.get("status") or {}).get("parents") or ()
+    missing, unattached, rejected, unresolved = [], [], [], []
+    for ref in (route.get("spec") or {}).get("parentRefs") or ():
+        kind = ref.get("kind", "Gateway")
+        group = ref.get("group", GATEWAY_GROUP)
+        parent_ns = ref.get("namespace", namespace)
+        label = _parent_label(ref, namespace)
+        if (kind, group) == ("Gateway", GATEWAY_GROUP):
+            parent = state.get("Gateway", parent_ns, ref.get("name", ""))
+            if parent is None and absence_is_known(state, "Gateway", parent_ns):
+                missing.append(label)
+                continue
+        elif kind == "Service" and group in ("", "core"):
+            parent = state.get("Service", parent_ns, ref.get("name", ""))
+            if parent is None and absence_is_known(state, "Service", parent_ns):
+                missing.append(label)
+                continue
+        else:
+            continue
+        status = _status_for(statuses, ref, namespace)
+        if status is None:
+            if kind == "Gateway" and parent is not None and _accepted(parent) and (
+                (state.age_of(meta.get("creationTimestamp")) or 0) >= PENDING_GRACE_SECONDS
+            ):
+                unattached.append(label)
+            continue
+        by_type = conditions({"status": status})  # a RouteParentStatus holds its own conditions
+        if (by_type.get("Accepted") or {}).get("status") == "False":
+            rejected.append((label, by_type["Accepted"]))
+        resolved = by_type.get("ResolvedRefs") or {}
+        if resolved.get("status") == "False" and not (
+            resolved.get("reason") == "BackendNotFound" and state.has_kind("Service")
+        ):
+            unresolved.append((label, resolved))
+    ns = ns_flag(namespace)
+    fix = f"kubectl edit httproute {name}{ns}"
+    if missing:
+        yield Finding.about(
+            route, severity=Severity.ERROR, reason="ParentNotFound",
+            message=f"HTTPRoute {name} attaches to {', '.join(missing)}, which does not exist, "
+                    "so no gateway serves its rules.",
+            evidence=[f"spec.parentRefs: {label}" for label in missing],
+            remediation=["kubectl get gateways -A", f"Correct spec.parentRefs: {fix}"],
+        )
+    if rejected:
+        label, condition = rejected[0]
+        yield Finding.about(
+            route, severity=Severity.ERROR, reason="RouteNotAccepted",
+            message=f"{label} did not accept HTTPRoute {name}: {condition.get('reason')}: "
+                    f"{condition.get('message', '')}",
+            evidence=[f"status.parents {lbl}: {describe_condition(c)}" for lbl, c in rejected],
+            remediation=[f"kubectl describe httproute {name}{ns}",
+                         "Allow the route's namespace in the listener's allowedRoutes, or "
+                         f"correct hostnames / sectionName: {fix}"],
+        )
+    if unresolved:
+        label, condition = unresolved[0]
+        yield Finding.about(
+            route, severity=Severity.ERROR, reason="RefsNotResolved",
+            message=f"{label} could not resolve the references of HTTPRoute {name}: "
+                    f"{condition.get('reason')}: {condition.get('message', '')}",
+            evidence=[f"status.parents {lbl}: {describe_condition(c)}" for lbl, c in unresolved],
+            remediation=[f"kubectl describe httproute {name}{ns}",
+                         "For RefNotPermitted, add a ReferenceGrant in the backend's namespace "
+                         "that allows HTTPRoutes from this one."],
+        )
+    if unattached:
+        yield Finding.about(
+            route, severity=Severity.WARNING, reason="RouteNotAttached",
+            message=f"HTTPRoute {name} names {', '.join(unattached)} as parent but that "
+                    "Gateway's controller has not reported on it, so it is not served.",
+            evidence=["status.parents has no entry for: " + ", ".join(unattached)],
+            remediation=[f"kubectl describe httproute {name}{ns}",
+                         "Check that the route's namespace, hostnames and sectionName match a "
+                         "listener, and the gateway controller's logs."],
+        )
+
+
+def _check_backends(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Finding]:
+    meta = route["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    missing, bad_ports = [], []
+    for r, rule in enumerate((route.get("spec") or {}).get("rules") or ()):
+        for b, ref in enumerate(rule.get("backendRefs") or ()):
+            if ref.get("kind", "Service") != "Service" or ref.get("group", "") not in ("", "core"):
+                continue
+            backend_ns = ref.get("namespace", namespace)
+            if not absence_is_known(state, "Service", backend_ns):
+                continue
+            where = f"spec.rules[{r}].backendRefs[{b}]"
+            service = state.get("Service", backend_ns, ref.get("name", ""))
+            target = f"{backend_ns}/{ref.get('name')}"
+            if service is None:
+                missing.append(f"{where}: Service {target}")
+            elif ref.get("port") is not None and not any(
+                p.get("port") == ref["port"] for p in (service.get("spec") or {}).get("ports") or ()
+            ):
+                offered = ", ".join(str(p.get("port")) for p in service["spec"].get("ports") or ())
+                bad_ports.append(f"{where}: Service {target} port {ref['port']} "
+                                 f"(it exposes {offered or 'no ports'})")
+    ns = ns_flag(namespace)
+    status = [describe_condition(c) for p in (route.get("status") or {}).get("parents") or ()
+              for c in p.get("conditions") or () if c.get("type") == "ResolvedRefs"]
+    for reason, problems, what in (("BackendNotFound", missing, "Services that do not exist"),
+                                   ("BackendPortNotFound", bad_ports, "ports that do not exist")):
+        if problems:
+            yield Finding.about(
+                route, severity=Severity.ERROR, reason=reason,
+                message=f"HTTPRoute {name} sends traffic to {what}: {'; '.join(problems)}; "
+                        "requests for those backends get HTTP 500.",
+                evidence=problems + (status if reason == "BackendNotFound" else []),
+                remediation=[f"kubectl get services{ns}",
+                             f"Create the Service or correct the backendRefs name and port: "
+                             f"kubectl edit httproute {name}{ns}"],
+            )
+
+
+def _status_for(statuses: Any, ref: Mapping[str, Any], namespace: str | None
+                ) -> Mapping[str, Any] | None:
+    for status in statuses:
+        parent = status.get("parentRef") or {}
+        if (parent.get("name") == ref.get("name")
+                and parent.get("namespace", namespace) == ref.get("namespace", namespace)
+                and parent.get("sectionName") == ref.get("sectionName")):
+            return status
+    return None
+
+
+def _accepted(gateway: Mapping[str, Any]) -> bool:
+    return (conditions(gateway).get("Accepted") or {}).get("status") == "True"
+
+
+def _parent_label(ref: Mapping[str, Any], namespace: str | None) -> str:
+    label = f"{ref.get('kind', 'Gateway')} {ref.get('namespace', namespace)}/{ref.get('name')}"
+    return label + (f" (section {ref['sectionName']})" if ref.get("sectionName") else "")
+
+
+ANALYZER = Analyzer(
+    name="gateway",
+    kinds=(*_KINDS, "Service"),
+    analyze=analyze,
+    doc=__doc__ or "",
+    default=False,
+)
