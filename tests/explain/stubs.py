@@ -9,9 +9,11 @@ that server's words, a wrong key a 401, ``json_schema`` on the llama.cpp server 
 with ``StubServer.fail_next`` (a 429 with ``Retry-After``, a slow answer, an HTML error page) are
 served before the normal handling.
 
-Tests replay cassettes with ``record_mode="none"`` against a URL no request can reach. To
-record them again, run the backend tests with ``K8SDOCTOR_RECORD_CASSETTES=1``: each test then
-starts its stub and overwrites its cassette.
+Tests replay cassettes with ``record_mode="none"`` against a URL no request can reach; they match
+requests on method, path, query and JSON body, never host or port. To record them again, run the
+backend tests with ``K8SDOCTOR_RECORD_CASSETTES=1``: each test then starts its stub and overwrites
+its cassette. vcrpy patches both HTTP stacks in play: ``httpx``, which the ``ollama`` client uses,
+and ``httpx2``, which ``openai`` 3.x sends through.
 """
 
 from __future__ import annotations

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 
 from k8sdoctor.explain.backend import BackendError, BackendUnavailableError
 from k8sdoctor.explain.backends import BackendSettings
-from k8sdoctor.explain.backends.openai import OpenAIBackend
+from k8sdoctor.explain.backends.openai import OpenAIBackend, _is_azure
 from k8sdoctor.explain.config import Secret
 from k8sdoctor.explain.retry import RetryPolicy
 from tests.explain.backend_data import ANSWER, PROSE, REQUEST, SCHEMA
@@ -323,3 +324,29 @@ def test_a_server_slower_than_the_timeout() -> None:
     assert str(raised.value) == (f"{stub.url}/v1 did not answer within 0.3 s: raise "
                                  "explain.timeout in the config file, or use a faster model")
     assert slept == []
+
+
+def test_one_backend_serves_concurrent_calls_and_learns_the_format_once() -> None:
+    stub = OpenAIStub(lambda request: ANSWER, flavor="llamacpp", models=("qwen2.5-7b",))
+    with stub:
+        shared = backend(f"{stub.url}/v1", model="qwen2.5-7b", key=None)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda _: shared.complete(REQUEST), range(8)))
+        assert {(a.mode, a.text) for a in answers} == {("json_object", ANSWER)}
+        rejected = sum(1 for r in stub.received
+                       if r.body["response_format"]["type"] == "json_schema")
+        assert 1 <= rejected <= 8
+        assert len(stub.received) == 8 + rejected
+        shared.complete(REQUEST)
+        assert stub.received[-1].body["response_format"] == {"type": "json_object",
+                                                             "schema": SCHEMA}
+
+
+@pytest.mark.parametrize(("url", "azure"), [
+    ("https://contoso.openai.azure.com/openai/v1", True),
+    ("https://contoso.cognitiveservices.azure.com/openai/v1", True),
+    ("https://api.openai.com/v1", False),
+    ("https://openai.azure.com.example.net/v1", False),
+])
+def test_azure_hosts_are_checked_with_a_probe(url: str, azure: bool) -> None:
+    assert _is_azure(url) is azure

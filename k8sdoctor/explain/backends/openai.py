@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from k8sdoctor.explain.backend import (
     BackendAnswer,
@@ -114,7 +115,7 @@ class OpenAIBackend:
         import openai
 
         try:
-            if self._settings.api_version:
+            if self._settings.api_version or _is_azure(self.base_url):
                 # An Azure deployment can only be seen by calling it: a one-line probe.
                 self._create(lambda: self._params("", "Reply with OK.", 16, None, "text", {}))
                 return BackendStatus(True, True, f"{self.base_url} answers with deployment "
@@ -325,6 +326,11 @@ def _is_unknown_model(err: openai.APIStatusError) -> bool:
     message = _server_message(err).lower()
     return getattr(err, "code", None) == "model_not_found" or (
         "model" in message and ("not exist" in message or "not found" in message))
+
+
+def _is_azure(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".openai.azure.com", ".cognitiveservices.azure.com"))
 
 
 def _step_of(response_format: dict[str, Any]) -> str:
