@@ -1,5 +1,4 @@
-"""Gateway API: classes and Gateways not accepted or programmed, HTTPRoutes that attach to
-nothing or route to missing Services.
+"""Gateway API classes, Gateways and HTTPRoutes that are not accepted, attached or resolvable.
 
 Reports only when the Gateway API kinds are served. Faults reported:
 
