@@ -173,7 +173,7 @@ def _missing_finding(
     if reason == "ConfigMapKeyNotFound":
         lacking = "; ".join(f"key {key} of ConfigMap {ref.name} ({ref.where})"
                             for ref, absent in entries for key in absent)
-        message = f"Pod {name} reads keys that do not exist: {lacking}; {_effect(mounted)}."
+        message = f"Pod {name} reads keys that do not exist: {lacking}; {_effect(pod, mounted)}."
         configmap = state.get("ConfigMap", namespace, first_ref.name) or {}
         has = sorted({*(configmap.get("data") or {}), *(configmap.get("binaryData") or {})})
         extra = [f"ConfigMap {first_ref.name} has keys: {', '.join(has) or 'none'}"]
@@ -197,7 +197,7 @@ def _missing_finding(
                        "--help)", f"Or remove it from spec.imagePullSecrets in {template}."]
     else:
         message = (f"Pod {name} references {kind}(s) that do not exist in namespace "
-                   f"{namespace}: {listed}; {_effect(mounted)}.")
+                   f"{namespace}: {listed}; {_effect(pod, mounted)}.")
         extra = []
         remediation = [f"kubectl get {kind.lower()}s{ns}",
                        f"Create {kind} {names[0]} in namespace {namespace}, correct the name in "
@@ -214,7 +214,11 @@ def _missing_finding(
     )
 
 
-def _effect(mounted: bool) -> str:
+def _effect(pod: Mapping[str, Any], mounted: bool) -> str:
+    if (pod.get("status") or {}).get("phase") == "Running":
+        # deleted after the pod started: it runs on what it read, until it is replaced
+        return ("it keeps what it read when it started, but a restarted container or a "
+                "replacement pod will fail")
     if mounted:
         return "the kubelet cannot mount the volume, so the pod cannot start"
     return "the kubelet cannot create the container (CreateContainerConfigError)"
