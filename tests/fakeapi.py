@@ -500,6 +500,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK of the first, 40 ms a response.
+    disable_nagle_algorithm = True
     server: _Server
 
     def _serve(self) -> None:
