@@ -3,9 +3,13 @@ that could not be listed); data cases always list every declared kind."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from k8sdoctor.cluster.state import ClusterState, Scope
-from k8sdoctor.testing import installed_analyzer
-from tests.analyzers.case_state import case_state
+from k8sdoctor.testing import check_case, installed_analyzer, load_cases
+from tests.analyzers.case_state import CASES_DIR, case_state
 
 ANALYZER = installed_analyzer("networkpolicy")
 TYPO = "podSelector with a label typo selects no pod while the namespace has pods"
@@ -28,3 +32,12 @@ def test_selects_no_pods_is_not_claimed_under_a_label_selector() -> None:
 
 def test_selects_no_pods_is_not_claimed_when_pods_could_not_be_listed() -> None:
     assert _reasons(set(ANALYZER.kinds) - {"Pod"}) == []
+
+
+def test_message_excludes_fails_a_case_whose_message_says_the_excluded_words() -> None:
+    case = next(c for c in load_cases(CASES_DIR / "networkpolicy.yaml")
+                if c.name.startswith("default-deny: empty podSelector with policyTypes Ingress"))
+    check_case(case, ANALYZER)
+    wrong = [{**case.expect[0], "message_excludes": ["denies all ingress"]}]
+    with pytest.raises(AssertionError, match="message says 'denies all ingress'"):
+        check_case(replace(case, expect=wrong), ANALYZER)
