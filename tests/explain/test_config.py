@@ -4,11 +4,13 @@ of flags, config and environment into one backend."""
 from __future__ import annotations
 
 import pickle
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
 from k8sdoctor.errors import BadInputError
+from k8sdoctor.explain import backends as backends_module
 from k8sdoctor.explain.backend import BackendUnavailableError
 from k8sdoctor.explain.backends import (
     BackendType,
@@ -288,3 +290,23 @@ def test_hosted_means_not_loopback(url: str, loopback: bool) -> None:
 )
 def test_ollama_host_forms(host: str, url: str) -> None:
     assert normalize_host(host) == url
+
+
+def test_a_broken_backend_plugin_is_reported_and_the_others_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    group = "k8sdoctor.backends"
+    installed = [
+        EntryPoint("ollama", "k8sdoctor.explain.backends.ollama:OLLAMA", group),
+        EntryPoint("bedrock", "k8sdoctor_bedrock_missing:BACKEND", group),
+        EntryPoint("config", "k8sdoctor.explain.config:Config", group),
+        EntryPoint("ollama2", "k8sdoctor.explain.backends.ollama:OLLAMA", group),
+    ]
+    monkeypatch.setattr(backends_module, "entry_points", lambda group: installed)
+    types, errors = discover_backend_types()
+    assert list(types) == ["ollama"]
+    assert [(e.stage, e.subject) for e in errors] == [
+        ("plugin", "bedrock"), ("plugin", "config"), ("plugin", "ollama2")]
+    assert errors[0].message.startswith("cannot load k8sdoctor_bedrock_missing:BACKEND: "
+                                        "ModuleNotFoundError")
+    assert errors[1].message == "k8sdoctor.explain.config:Config is not a k8sdoctor BackendType"
+    assert errors[2].message == "another plugin already provides backend 'ollama'"

@@ -83,16 +83,14 @@ class OpenAIBackend:
 
     def complete(self, request: ExplainRequest) -> BackendAnswer:
         started = time.monotonic()
-        format_used: list[str] = []
 
         def build() -> dict[str, Any]:
-            step = _FORMATS[self._format_index][0]
-            format_used[:] = [step]
             return self._params(request.system, request.prompt, request.max_tokens,
-                                request.temperature, step, request.schema)
+                                request.temperature, _FORMATS[self._format_index][0],
+                                request.schema)
 
-        completion, retries = self._create(build)
-        mode = dict(_FORMATS)[format_used[0]]
+        completion, retries, sent = self._create(build)
+        mode = dict(_FORMATS)[_step_of(sent)]
         choice = completion.choices[0] if completion.choices else None
         if choice is None:
             raise BackendError(f"{self.base_url} sent a completion without any choice")
@@ -168,9 +166,12 @@ class OpenAIBackend:
             params["response_format"] = {"type": "json_object"}
         return params
 
-    def _create(self, build: Callable[[], dict[str, Any]]) -> tuple[ChatCompletion, int]:
-        """One completion, adapting the request to what the server takes; (completion, retries).
-        Raises ``BackendError``."""
+    def _create(
+        self, build: Callable[[], dict[str, Any]]
+    ) -> tuple[ChatCompletion, int, dict[str, Any]]:
+        """One completion, the request adapted to what the server takes (``build`` makes it
+        from the backend's current state): ``(completion, retries, parameters sent)``. Raises
+        ``BackendError``."""
         import openai
         from openai.types.chat import ChatCompletion
 
@@ -196,7 +197,7 @@ class OpenAIBackend:
                 sample = " ".join(str(completion).split())[:80]
                 raise BackendError(f"{self.base_url} did not answer like an OpenAI-compatible "
                                    f"server: {sample!r}")
-            return completion, retries
+            return completion, retries, params
 
     def _adapt(self, err: openai.APIStatusError, sent: dict[str, Any]) -> bool:
         """Change what the next request sends if ``err`` says the server cannot take part of
@@ -212,8 +213,7 @@ class OpenAIBackend:
             self._send_temperature = False
             return True
         if _rejects_format(err) and "response_format" in sent:
-            sent_step = _step_of(sent["response_format"])
-            next_index = [step for step, _ in _FORMATS].index(sent_step) + 1
+            next_index = [step for step, _ in _FORMATS].index(_step_of(sent)) + 1
             self._format_index = max(self._format_index, next_index)
             return True
         return False
@@ -333,7 +333,11 @@ def _is_azure(url: str) -> bool:
     return host.endswith((".openai.azure.com", ".cognitiveservices.azure.com"))
 
 
-def _step_of(response_format: dict[str, Any]) -> str:
+def _step_of(params: dict[str, Any]) -> str:
+    """Which of ``_FORMATS`` a request's parameters ask for."""
+    response_format = params.get("response_format")
+    if response_format is None:
+        return "text"
     if response_format.get("type") == "json_schema":
         return "json_schema"
     return "json_object+schema" if "schema" in response_format else "json_object"
