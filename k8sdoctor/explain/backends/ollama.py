@@ -104,7 +104,7 @@ def _error_text(body: str) -> str:
     except ValueError:
         return " ".join(body.split())[:200]
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
-        return parsed["error"]
+        body = parsed["error"]
     return " ".join(body.split())[:200]
 
 
