@@ -32,12 +32,13 @@ from typing import Any
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import conditions, describe_condition, ns_flag, selector_flag
 
+from ._workload_pods import describe_not_ready, is_ready, is_starting, live_pods, why_not_ready
+
 STARTING_GRACE_SECONDS = 180
 """Pods younger than this (plus the Deployment's minReadySeconds) that are creating their
 containers are starting, not failing."""
 
 _ROLLOUT_IN_PROGRESS = {"NewReplicaSetCreated", "FoundNewReplicaSet", "ReplicaSetUpdated"}
-_STARTING_WAITS = {None, "ContainerCreating", "PodInitializing"}
 _MAX_NAMED_PODS = 3
 
 
@@ -114,17 +115,18 @@ def _check(state: ClusterState, deployment: Mapping[str, Any]) -> Iterator[Findi
     )
     if available >= desired or rollout_in_progress:
         return
-    pods = _pods_of(state, deployment)
-    not_ready = [pod for pod in pods if not _ready(pod)]
-    min_ready = spec.get("minReadySeconds", 0)
+    replica_sets = [rs["metadata"].get("uid", "") for rs in state.owned_by(meta.get("uid", ""))
+                    if rs.get("kind") == "ReplicaSet"]
+    pods = live_pods(state, replica_sets)
+    not_ready = [pod for pod in pods if not is_ready(pod)]
+    grace = STARTING_GRACE_SECONDS + spec.get("minReadySeconds", 0)
     if state.has_kind("Pod") and len(pods) >= desired and all(
-        _starting(state, pod, min_ready) for pod in not_ready
+        is_starting(state, pod, grace) for pod in not_ready
     ):
         return  # pods of a scale-up or a replacement are still starting
-    evidence += [f"pod {pod['metadata']['name']} not ready: {_why_not_ready(pod)}"
+    evidence += [f"pod {pod['metadata']['name']} not ready: {why_not_ready(pod)}"
                  for pod in not_ready[:_MAX_NAMED_PODS]]
-    named = "; ".join(f"{p['metadata']['name']}: {_why_not_ready(p)}"
-                      for p in not_ready[:_MAX_NAMED_PODS])
+    named = describe_not_ready(not_ready, _MAX_NAMED_PODS)
     suffix = f" (not ready: {named})" if named else ""
     if none_available:
         yield Finding.about(
@@ -149,56 +151,6 @@ def _check(state: ClusterState, deployment: Mapping[str, Any]) -> Iterator[Findi
         remediation=[f"kubectl get pods -l {selector}{ns}  # then see the pods' findings",
                      f"kubectl describe deployment {name}{ns}"],
     )
-
-
-def _pods_of(state: ClusterState, deployment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The live pods of the Deployment's ReplicaSets, oldest first."""
-    pods = [
-        pod
-        for replica_set in state.owned_by(deployment["metadata"].get("uid", ""))
-        if replica_set.get("kind") == "ReplicaSet"
-        for pod in state.owned_by(replica_set["metadata"].get("uid", ""))
-        if pod.get("kind") == "Pod" and not pod["metadata"].get("deletionTimestamp")
-        and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-    ]
-    return sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
-                                       p["metadata"].get("name", "")))
-
-
-def _ready(pod: Mapping[str, Any]) -> bool:
-    return (conditions(pod).get("Ready") or {}).get("status") == "True"
-
-
-def _starting(state: ClusterState, pod: Mapping[str, Any], min_ready_seconds: int) -> bool:
-    age = state.age_of(pod["metadata"].get("creationTimestamp"))
-    if age is None or age >= STARTING_GRACE_SECONDS + min_ready_seconds:
-        return False
-    if (conditions(pod).get("PodScheduled") or {}).get("status") == "False":
-        return False
-    return all(s.get("restartCount", 0) == 0
-               and ((s.get("state") or {}).get("waiting") or {}).get("reason") in _STARTING_WAITS
-               for s in _container_statuses(pod))
-
-
-def _container_statuses(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    status = pod.get("status") or {}
-    return [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
-
-
-def _why_not_ready(pod: Mapping[str, Any]) -> str:
-    """The most telling reason a pod is not ready: a container's waiting or terminated reason,
-    or the scheduler's."""
-    scheduled = conditions(pod).get("PodScheduled") or {}
-    if scheduled.get("status") == "False":
-        return scheduled.get("reason") or "not scheduled"
-    for container in _container_statuses(pod):
-        state = container.get("state") or {}
-        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
-        if reason and reason not in ("Completed", "PodInitializing"):
-            return f"{reason} ({container.get('name')})"
-        if "running" in state and not container.get("ready"):
-            return f"container {container.get('name')} running but not ready"
-    return (pod.get("status") or {}).get("phase") or "unknown"
 
 
 ANALYZER = Analyzer(

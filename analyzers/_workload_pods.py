@@ -1,0 +1,74 @@
+"""The pods of a workload as its analyzer sees them: live or not, ready or not, and why.
+
+Shared by the Deployment, StatefulSet and DaemonSet analyzers so that "which pod is failing, and
+how" reads the same everywhere, and so that pods that are merely starting (created moments ago,
+still creating their containers) are never taken for failing ones. Private; it declares no
+analyzer of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from k8sdoctor.analysis import ClusterState
+from k8sdoctor.analysis.objects import conditions
+
+_STARTING_WAITS = {None, "ContainerCreating", "PodInitializing"}
+
+
+def live_pods(state: ClusterState, owner_uids: Iterable[str]) -> list[Mapping[str, Any]]:
+    """Pods controlled by any of ``owner_uids`` that are neither finished nor being deleted,
+    oldest first."""
+    pods = [
+        pod
+        for uid in owner_uids
+        for pod in state.owned_by(uid)
+        if pod.get("kind") == "Pod" and not pod["metadata"].get("deletionTimestamp")
+        and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
+    return sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
+                                       p["metadata"].get("name", "")))
+
+
+def is_ready(pod: Mapping[str, Any]) -> bool:
+    return (conditions(pod).get("Ready") or {}).get("status") == "True"
+
+
+def container_statuses(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    status = pod.get("status") or {}
+    return [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
+
+
+def is_starting(state: ClusterState, pod: Mapping[str, Any], grace_seconds: float) -> bool:
+    """Created less than ``grace_seconds`` ago, scheduled, and with no container that has
+    failed yet: a pod on its way up, not a failing one."""
+    age = state.age_of(pod["metadata"].get("creationTimestamp"))
+    if age is None or age >= grace_seconds:
+        return False
+    if (conditions(pod).get("PodScheduled") or {}).get("status") == "False":
+        return False
+    return all(s.get("restartCount", 0) == 0
+               and ((s.get("state") or {}).get("waiting") or {}).get("reason") in _STARTING_WAITS
+               for s in container_statuses(pod))
+
+
+def why_not_ready(pod: Mapping[str, Any]) -> str:
+    """The most telling reason a pod is not ready: the scheduler's, or a container's waiting or
+    terminated reason."""
+    scheduled = conditions(pod).get("PodScheduled") or {}
+    if scheduled.get("status") == "False":
+        return scheduled.get("reason") or "not scheduled"
+    for container in container_statuses(pod):
+        state = container.get("state") or {}
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason and reason not in ("Completed", "PodInitializing"):
+            return f"{reason} ({container.get('name')})"
+        if "running" in state and not container.get("ready"):
+            return f"container {container.get('name')} running but not ready"
+    return (pod.get("status") or {}).get("phase") or "unknown"
+
+
+def describe_not_ready(pods: Iterable[Mapping[str, Any]], limit: int = 3) -> str:
+    """``web-0: CrashLoopBackOff (app); web-1: Unschedulable`` for the first ``limit`` pods."""
+    return "; ".join(f"{p['metadata']['name']}: {why_not_ready(p)}" for p in list(pods)[:limit])

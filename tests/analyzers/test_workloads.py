@@ -1,0 +1,43 @@
+"""Workload analyzers must not call a referenced object missing when its kind was not listed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from k8sdoctor.analysis.engine import run_analyzers
+from k8sdoctor.cluster.state import ClusterState
+from k8sdoctor.testing import installed_analyzer
+
+NOW = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+
+STATEFUL_SET = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "kafka", "namespace": "data", "uid": "8b9c0d1e", "generation": 2,
+                 "creationTimestamp": "2026-11-01T00:00:00Z"},
+    "spec": {
+        "replicas": 3,
+        "serviceName": "kafka-headless",
+        "selector": {"matchLabels": {"app": "kafka"}},
+        "template": {"metadata": {"labels": {"app": "kafka"}},
+                     "spec": {"containers": [{"name": "kafka", "image": "kafka:3.8.1"}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                  "spec": {"storageClassName": "premium-rwo"}}],
+    },
+    "status": {"observedGeneration": 2, "replicas": 3, "readyReplicas": 3,
+               "currentRevision": "kafka-7b9d5c6f4", "updateRevision": "kafka-7b9d5c6f4"},
+}
+
+
+def findings(obj: dict, analyzer: str, listed: set[str]) -> list[str]:
+    state = ClusterState({obj["kind"]: [obj]}, now=NOW, listed_kinds=listed)
+    found, errors = run_analyzers(state, [installed_analyzer(analyzer)])
+    assert not errors
+    return [f.reason for f in found]
+
+
+def test_statefulset_service_and_storage_class_are_not_missing_when_unlisted() -> None:
+    assert findings(STATEFUL_SET, "statefulset", {"StatefulSet", "Pod"}) == []
+    assert sorted(findings(STATEFUL_SET, "statefulset",
+                           {"StatefulSet", "Pod", "Service", "StorageClass"})) == [
+        "GoverningServiceMissing", "StorageClassNotFound"]
