@@ -267,3 +267,51 @@ def test_live_ollama_explains_the_three_causes(capsys) -> None:
     assert code == 0
     assert report["metadata"]["inference"]["backends"][0]["calls"] >= 3
     assert all(f["explanation"]["summary"] for f in report["findings"])
+
+
+CRASH_LOG = "".join(line + "\n" for line in (
+    "2026-11-20T09:53:58.112Z INFO  storefront 1.4.2 starting (pid 1)",
+    "2026-11-20T09:53:58.140Z INFO  loading config from /etc/storefront/config.yaml",
+    "2026-11-20T09:53:58.141Z DEBUG upstream auth header: "
+    "Authorization: Bearer 9f3ac1d2e4b5a6c7d8e9f0a1b2c3d4e5",
+    "2026-11-20T09:53:58.402Z INFO  connecting to "
+    "postgres://storefront:Pa55w0rd-prod@10.8.3.17:5432/orders",
+    "2026-11-20T09:53:59.405Z ERROR dial tcp 10.8.3.17:5432: connect: connection refused",
+    "2026-11-20T09:53:59.406Z FATAL cannot reach the database after 1 attempt(s), exiting with "
+    "code 1",
+))
+
+
+def test_with_logs_reads_the_crashed_instance_through_the_live_source(
+    capsys, fake_api, kubeconfig, ollama
+) -> None:
+    fake_api.load(THREE_CAUSES)
+    for pod in fake_api.objects("Pod"):
+        if pod["metadata"]["namespace"] == "shop":
+            fake_api.set_logs("shop", pod["metadata"]["name"], "storefront", CRASH_LOG,
+                              previous=True)
+
+    code, out, _ = run_live(capsys, kubeconfig, "--explain", "--with-logs", "--anonymize",
+                            "--base-url", ollama.url, "-o", "json")
+
+    assert code == 0
+    log_requests = [r for r in fake_api.requests if r.path.endswith("/log")]
+    assert len(log_requests) == 1
+    assert log_requests[0].path.startswith("/api/v1/namespaces/shop/pods/storefront-7d4b9c8f5-")
+    assert {k: v for k, v in log_requests[0].query.items() if k != "container"} == {
+        "previous": ["true"], "tailLines": ["40"]}
+    crash = next(json.dumps(r.body) for r in chats(ollama) if "CrashLoopBackOff" in json.dumps(
+        r.body))
+    assert "cannot reach the database after 1 attempt(s)" in crash
+    assert "Pa55w0rd-prod" not in crash and "9f3ac1d2e4b5a6c7d8e9f0a1b2c3d4e5" not in crash
+    assert "10.8.3.17" not in crash and "storefront" not in crash
+    assert "[REDACTED:password]" in crash and "[REDACTED:token]" in crash
+    assert all(f["explanation"] for f in json.loads(out)["findings"])
+
+
+def run_live(capsys: pytest.CaptureFixture[str], kubeconfig: Path, *args: str
+             ) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", "--kubeconfig", str(kubeconfig), *args])
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
