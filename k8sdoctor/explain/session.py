@@ -125,6 +125,9 @@ def show_prompts(
     notify: Callable[[str], None],
 ) -> str:
     """Every request ``explain_report`` would send, rendered; nothing is sent."""
+    if not report.findings:
+        notify("no findings: nothing would be sent")
+        return ""
     session = _open(source, flags, notify)
     if session.stage is None:
         assert session.error is not None

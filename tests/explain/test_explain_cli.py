@@ -315,3 +315,16 @@ def run_live(capsys: pytest.CaptureFixture[str], kubeconfig: Path, *args: str
         main(["analyze", "--kubeconfig", str(kubeconfig), *args])
     captured = capsys.readouterr()
     return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+def test_show_prompt_on_a_healthy_cluster_sends_nothing(capsys, tmp_path: Path) -> None:
+    healthy = tmp_path / "healthy.yaml"
+    state = load_state()
+    healthy.write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                   "items": list(state.objects("Node"))}))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", "--snapshot", str(healthy), "--show-prompt"])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 0
+    assert captured.out == ""
+    assert "no findings: nothing would be sent" in captured.err
