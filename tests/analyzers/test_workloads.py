@@ -41,3 +41,25 @@ def test_statefulset_service_and_storage_class_are_not_missing_when_unlisted() -
     assert sorted(findings(STATEFUL_SET, "statefulset",
                            {"StatefulSet", "Pod", "Service", "StorageClass"})) == [
         "GoverningServiceMissing", "StorageClassNotFound"]
+
+
+DAEMON_SET = {
+    "apiVersion": "apps/v1",
+    "kind": "DaemonSet",
+    "metadata": {"name": "node-agent", "namespace": "monitoring", "uid": "1a2b3c4d",
+                 "generation": 1, "creationTimestamp": "2026-11-20T09:00:00Z"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "node-agent"}},
+        "template": {"metadata": {"labels": {"app": "node-agent"}},
+                     "spec": {"containers": [{"name": "agent", "image": "node-agent:1.4.0"}],
+                              "imagePullSecrets": [{"name": "regcred"}]}},
+    },
+    "status": {"observedGeneration": 1, "desiredNumberScheduled": 1,
+               "currentNumberScheduled": 1, "numberReady": 1, "numberAvailable": 1},
+}
+
+
+def test_daemonset_pull_secret_is_not_missing_when_secrets_could_not_be_listed() -> None:
+    assert findings(DAEMON_SET, "daemonset", {"DaemonSet", "Pod"}) == []
+    assert findings(DAEMON_SET, "daemonset", {"DaemonSet", "Pod", "Secret"}) == [
+        "ImagePullSecretMissing"]
