@@ -107,7 +107,7 @@ class LiveSource:
                                                   thread_name_prefix="k8sdoctor-list") as pool:
                 futures = {pool.submit(self._list_kind, k, scope): k for k in to_list}
                 self._collect(futures, objects, errors)
-        state = ClusterState(objects, now=now, listed_kinds=objects, scope=scope,
+        state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label)
         return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)))
 
@@ -120,16 +120,22 @@ class LiveSource:
     def container_logs(
         self, namespace: str, pod: str, container: str, *, previous: bool = False, lines: int = 50
     ) -> list[str]:
-        """The last ``lines`` log lines of ``container``. Raises ``LogsUnavailableError`` with the
-        server's message when there are none to give (e.g. no previous run)."""
-        self._connect()
+        """The last ``lines`` log lines of ``container``.
+
+        Raises ``LogsUnavailableError`` with the server's message when there are none to give (no
+        previous run, pod gone, forbidden), and with the reason when the cluster cannot be
+        reached: missing logs make an explanation poorer, they never end a run.
+        """
         query: list[tuple[str, str | int]] = [("container", container), ("tailLines", lines)]
         if previous:
             query.append(("previous", "true"))
         try:
+            self._connect()
             body = self._get(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query, "*/*")
         except _HttpError as err:
             raise LogsUnavailableError(err.message) from None
+        except ClusterUnreachableError as err:
+            raise LogsUnavailableError(str(err)) from None
         return body.decode("utf-8", errors="replace").splitlines()
 
     def close(self) -> None:
@@ -169,12 +175,13 @@ class LiveSource:
 
     def _server_version(self) -> str:
         try:
-            info = self._get_json("/version", ())
+            version = self._get_json("/version", ()).get("gitVersion")
         except _HttpError as err:
-            raise self._refused(err) from None
-        version = info.get("gitVersion") if isinstance(info, dict) else None
+            if err.status != 200:
+                raise self._refused(err) from None
+            version = None
         if not isinstance(version, str):
-            raise self._unreachable("its /version answer is not a Kubernetes version",
+            raise self._unreachable("it does not answer /version as a Kubernetes API server does",
                                     "check the server address in the kubeconfig")
         return version
 
@@ -243,6 +250,7 @@ class LiveSource:
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _get_json(self, path: str, query: Query, accept: str = JSON) -> dict[str, Any]:
+        """A JSON object from a successful GET; a body that is not one is a 200 ``_HttpError``."""
         body = self._get(path, query, accept)
         try:
             document = json.loads(body)
@@ -364,6 +372,8 @@ def _http_error(status: int, body: bytes) -> _HttpError:
 def _fetch_problem(err: _HttpError) -> str:
     if err.status == 403:
         return f"forbidden: {err.message}"
+    if err.status == 200:
+        return err.message
     return f"the server answered {err}"
 
 

@@ -1,90 +1,35 @@
-"""A fake Kubernetes API server for tests: real HTTP on 127.0.0.1, answering as kube-apiserver does.
+"""The fake Kubernetes API server: real HTTP (or HTTPS) on 127.0.0.1, a thread per connection.
 
-It serves ``/version``, discovery (``/api``, ``/apis`` and an ``APIResourceList`` per
-group/version, with verbs and shortNames), Lists per resource in the wire format (``PodList``
-items carry no ``kind``/``apiVersion``), all-namespaces and namespaced paths, ``limit``/
-``continue`` paging, ``labelSelector``, ``PartialObjectMetadataList`` for the metadata-only Accept
-header, single GETs and pod logs. Tests can require a bearer token (401 otherwise), serve TLS with
-client certificates, make a group/version unserved, inject a failure on any path, and read a log
-of every request to assert what the client asked for.
-
-Objects come from the same YAML files snapshots are made of, so one fixture feeds both paths.
+It routes paths as kube-apiserver does (discovery, Lists all-namespaces and namespaced, single
+objects, pod logs), filters by namespace and ``labelSelector``, pages with ``limit``/``continue``,
+checks a bearer token or a client certificate, and records every request. ``inject`` makes any
+path fail or stall.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.state import Scope
-
-CI_USER = "system:serviceaccount:ci:k8sdoctor"
-VERSION = {
-    "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.2",
-    "gitCommit": "5864a4677267e6adeae276ad85882a8714d69d9d",
-    "gitTreeState": "clean",
-    "buildDate": "2024-10-22T20:28:14Z",
-    "goVersion": "go1.22.8",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
-NOT_SERVED_BY_DEFAULT = frozenset({"gateway.networking.k8s.io/v1", "metrics.k8s.io/v1beta1"})
-"""A plain cluster: no Gateway API CRDs, no metrics-server."""
-
-SHORT_NAMES = {
-    "Namespace": ["ns"], "Node": ["no"], "Pod": ["po"], "Service": ["svc"], "Endpoints": ["ep"],
-    "Event": ["ev"], "ConfigMap": ["cm"], "ServiceAccount": ["sa"],
-    "PersistentVolumeClaim": ["pvc"], "PersistentVolume": ["pv"], "ResourceQuota": ["quota"],
-    "LimitRange": ["limits"], "Deployment": ["deploy"], "ReplicaSet": ["rs"],
-    "StatefulSet": ["sts"], "DaemonSet": ["ds"], "CronJob": ["cj"], "Ingress": ["ing"],
-    "NetworkPolicy": ["netpol"], "GatewayClass": ["gc"], "StorageClass": ["sc"],
-    "HorizontalPodAutoscaler": ["hpa"], "PodDisruptionBudget": ["pdb"],
-}
-READ_WRITE = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-METRICS_VERBS = ["get", "list"]
-WITH_STATUS = {"Pod", "Service", "Namespace", "Node", "Deployment", "ReplicaSet", "StatefulSet",
-               "DaemonSet", "Job", "CronJob", "Ingress", "PersistentVolumeClaim",
-               "PersistentVolume", "ResourceQuota", "HorizontalPodAutoscaler",
-               "PodDisruptionBudget", "Gateway", "GatewayClass", "HTTPRoute"}
-WITH_SCALE = {"Deployment", "ReplicaSet", "StatefulSet"}
-
-
-def status_body(code: int, reason: str, message: str, details: Mapping | None = None) -> dict:
-    """A ``Status`` object as the API server writes it for an error."""
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                            "status": "Failure", "message": message, "reason": reason}
-    if details is not None:
-        body["details"] = dict(details)
-    body["code"] = code
-    return body
-
-
-def forbidden_message(kind: str, namespace: str | None = None, user: str = CI_USER) -> str:
-    """RBAC's denial of a List, word for word."""
-    resource = KNOWN_KINDS[kind]
-    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    return (f'{resource.plural} is forbidden: User "{user}" cannot list resource '
-            f'"{resource.plural}" in API group "{resource.group}" {scope}')
+from tests.fakeapi import wire
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
+    """One request as the server saw it, and what it answered."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -99,6 +44,8 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
+    """An injected failure or stall on one path."""
+
     status: int | None
     """None: answer normally (after ``delay``)."""
     message: str = ""
@@ -118,6 +65,8 @@ class Fault:
 
 @dataclass(frozen=True)
 class TlsFiles:
+    """PEM files: the CA that signs client certificates, the server's certificate and key."""
+
     ca: Path
     cert: Path
     key: Path
@@ -133,7 +82,7 @@ class FakeApiServer:
         token: str | None = None,
         tls: TlsFiles | None = None,
         require_client_cert: bool = False,
-        not_served: Iterable[str] = NOT_SERVED_BY_DEFAULT,
+        not_served: Iterable[str] = wire.NOT_SERVED_BY_DEFAULT,
         keep_bodies: bool = True,
     ) -> None:
         self.token = token
@@ -142,7 +91,7 @@ class FakeApiServer:
         self.not_served = set(not_served)
         self.keep_bodies = keep_bodies
         """Keep response bodies in the request log; off for big benchmarks."""
-        self.version = dict(VERSION)
+        self.version = dict(wire.VERSION)
         self.requests: list[RecordedRequest] = []
         self._objects: dict[str, list[dict[str, Any]]] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
@@ -183,7 +132,7 @@ class FakeApiServer:
     def forbid(self, kind: str, namespace: str | None = None) -> None:
         """RBAC denies listing ``kind`` (all namespaces, or in ``namespace``)."""
         self.inject(KNOWN_KINDS[kind].list_path(namespace), 403,
-                    forbidden_message(kind, namespace), "Forbidden")
+                    wire.forbidden_message(kind, namespace), "Forbidden")
 
     # -- what was asked -------------------------------------------------------------------------
 
@@ -194,9 +143,6 @@ class FakeApiServer:
     def listed_paths(self) -> list[str]:
         return [r.path for r in self.list_requests()]
 
-    def clear_log(self) -> None:
-        with self._lock:
-            self.requests.clear()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -298,7 +244,7 @@ class FakeApiServer:
         if what == "no-group":
             return 404, "text/plain; charset=utf-8", b"404 page not found\n"
         if what == "no-resource":
-            return _json(404, status_body(404, "NotFound",
+            return _json(404, wire.status_body(404, "NotFound",
                                           "the server could not find the requested resource",
                                           {}))
         if what == "list":
@@ -310,24 +256,11 @@ class FakeApiServer:
     def _discovery(self, root: str | None = None, group_version: str | None = None) -> dict:
         served = self.served_resources()
         if root == "api":
-            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": "172.18.0.2:6443"}]}
+            return wire.api_versions()
         if root == "apis":
-            groups: dict[str, list[str]] = {}
-            for version in served:
-                if "/" in version:
-                    group, _, ver = version.partition("/")
-                    groups.setdefault(group, []).append(ver)
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": group,
-                 "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in versions],
-                 "preferredVersion": {"groupVersion": f"{group}/{versions[0]}",
-                                      "version": versions[0]}}
-                for group, versions in groups.items()
-            ]}
+            return wire.api_group_list(served)
         assert group_version is not None
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-                "resources": [entry for r in served[group_version] for entry in _entries(r)]}
+        return wire.api_resource_list(group_version, served[group_version])
 
     def _list(self, resource: ResourceKind, namespace: str | None,
               query: Mapping[str, list[str]], accept: str) -> tuple[int, str, bytes]:
@@ -339,38 +272,26 @@ class FakeApiServer:
             try:
                 requirements = parse_selector(selector)
             except ValueError as err:
-                return _json(400, status_body(400, "BadRequest",
+                return _json(400, wire.status_body(400, "BadRequest",
                                               f"unable to parse requirement: {err}"))
             items = [o for o in items
                      if matches_selector_string(requirements, o["metadata"].get("labels"))]
-        items = sorted(items, key=_key)
+        items = sorted(items, key=wire.object_key)
         metadata: dict[str, Any] = {"resourceVersion": str(self._resource_version)}
         token = (query.get("continue") or [""])[0]
         if token:
-            start = json.loads(base64.b64decode(token))["start"]
-            items = [o for o in items if _key(o) >= start]
+            start = wire.continue_start(token)
+            items = [o for o in items if wire.object_key(o) >= start]
         limit = int((query.get("limit") or ["0"])[0])
         if 0 < limit < len(items):
-            last = items[limit - 1]
-            metadata["continue"] = base64.b64encode(json.dumps(
-                {"v": "meta.k8s.io/v1", "rv": self._resource_version, "start": _key(last) + "\0"}
-            ).encode()).decode()
+            metadata["continue"] = wire.continue_token(self._resource_version, items[limit - 1])
             if not selector:
                 metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if "as=PartialObjectMetadataList" in accept:
-            partial = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
-            return _json(200, {
-                "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                "metadata": metadata,
-                "items": [{**partial, "metadata": o["metadata"]} for o in items],
-            }, content_type=accept.split(",")[0].strip())
-        return _json(200, {
-            "kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-            "metadata": metadata,
-            "items": [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
-                      for o in items],
-        })
+            return _json(200, wire.partial_metadata_list(items, metadata),
+                         content_type=accept.split(",")[0].strip())
+        return _json(200, wire.list_document(resource, items, metadata))
 
     def _get(self, resource: ResourceKind, namespace: str | None, name: str
              ) -> tuple[int, str, bytes]:
@@ -378,7 +299,7 @@ class FakeApiServer:
             meta = obj["metadata"]
             if meta.get("name") == name and meta.get("namespace") == namespace:
                 return _json(200, obj)
-        return _json(404, status_body(404, "NotFound", f'{resource.plural} "{name}" not found',
+        return _json(404, wire.status_body(404, "NotFound", f'{resource.plural} "{name}" not found',
                                       {"name": name, "kind": resource.plural}))
 
     def _log(self, namespace: str, pod: str, query: Mapping[str, list[str]]
@@ -390,17 +311,17 @@ class FakeApiServer:
         container = (query.get("container") or [""])[0]
         if not container:
             if len(containers) != 1:
-                return _json(400, status_body(400, "BadRequest", (
+                return _json(400, wire.status_body(400, "BadRequest", (
                     f"a container name must be specified for pod {pod}, choose one of: "
                     f"[{' '.join(containers)}]")))
             container = containers[0]
         if container not in containers:
-            return _json(400, status_body(400, "BadRequest",
+            return _json(400, wire.status_body(400, "BadRequest",
                                           f"container {container} is not valid for pod {pod}"))
         previous = (query.get("previous") or ["false"])[0] == "true"
         text = self._logs.get((namespace, pod, container, previous))
         if text is None and previous:
-            return _json(400, status_body(400, "BadRequest", (
+            return _json(400, wire.status_body(400, "BadRequest", (
                 f'previous terminated container "{container}" in pod "{pod}" not found')))
         lines = (text or "").splitlines(keepends=True)
         tail = (query.get("tailLines") or [""])[0]
@@ -424,52 +345,19 @@ class FakeApiServer:
     def _answer(self, handler: _Handler, path: str, query: Mapping[str, list[str]],
                 accept: str) -> tuple[int, str, bytes]:
         if handler.command != "GET":
-            return _json(405, status_body(405, "MethodNotAllowed",
+            return _json(405, wire.status_body(405, "MethodNotAllowed",
                                           f"{handler.command} is not supported"))
         if self.token is not None and handler.headers.get("Authorization") != (
             f"Bearer {self.token}"
         ):
-            return _json(401, status_body(401, "Unauthorized", "Unauthorized"))
+            return _json(401, wire.status_body(401, "Unauthorized", "Unauthorized"))
         fault = self._fault_for(path, query)
         if fault is not None:
             time.sleep(fault.delay)
             if fault.status is not None:
-                return _json(fault.status, status_body(fault.status, fault.reason,
+                return _json(fault.status, wire.status_body(fault.status, fault.reason,
                                                        fault.message))
         return self._respond(path, query, accept)
-
-
-def _key(obj: Mapping[str, Any]) -> str:
-    """Where etcd keeps an object, which is the order Lists come in."""
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
-
-
-def _entries(resource: ResourceKind) -> Iterator[dict[str, Any]]:
-    metrics = resource.group == "metrics.k8s.io"
-    entry: dict[str, Any] = {
-        "name": resource.plural,
-        "singularName": resource.kind.lower(),
-        "namespaced": resource.namespaced,
-        "kind": resource.kind,
-        "verbs": METRICS_VERBS if metrics else READ_WRITE,
-    }
-    if resource.kind in SHORT_NAMES:
-        entry["shortNames"] = SHORT_NAMES[resource.kind]
-    yield entry
-    subresources = []
-    if resource.kind in WITH_STATUS:
-        subresources.append(("status", resource.kind, ["get", "patch", "update"]))
-    if resource.kind in WITH_SCALE:
-        subresources.append(("scale", "Scale", ["get", "patch", "update"]))
-    if resource.kind == "Pod":
-        subresources.append(("log", "Pod", ["get"]))
-    for name, kind, verbs in subresources:
-        sub = {"name": f"{resource.plural}/{name}", "singularName": "",
-               "namespaced": resource.namespaced, "kind": kind, "verbs": verbs}
-        if kind == "Scale":
-            sub["group"], sub["version"] = "autoscaling", "v1"
-        yield sub
 
 
 def _json(status: int, document: Any, content_type: str = "application/json"
@@ -520,24 +408,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """The request log is ``FakeApiServer.requests``; nothing goes to stderr."""
-
-
-def kubeconfig(server: str, *, context: str = "kind-shop",
-               user: Mapping[str, Any] | None = None,
-               cluster: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A kubeconfig with one context pointing at ``server``."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "preferences": {},
-        "clusters": [{"name": context, "cluster": {"server": server, **(cluster or {})}}],
-        "users": [{"name": context, "user": dict(user or {})}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        "current-context": context,
-    }
-
-
-def write_kubeconfig(path: Path, server: str, **options: Any) -> Path:
-    path.write_text(yaml.safe_dump(kubeconfig(server, **options), sort_keys=False),
-                    encoding="utf-8")
-    return path
