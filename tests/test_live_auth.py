@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from k8sdoctor.cluster.live import LiveSource
+from k8sdoctor.cluster.live import LiveSource, LogsUnavailableError
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import ClusterUnreachableError
 from tests.conftest import FAKE_TOKEN, FIXTURES, LIVE_CLUSTER, CliResult, RunCli
@@ -177,6 +177,22 @@ def test_closed_port_in_a_real_process(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "connection refused" in done.stderr
+
+
+def test_logs_from_an_unreachable_cluster_are_just_unavailable(tmp_path: Path) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{closed_port()}",
+                              user={"token": FAKE_TOKEN})
+
+    with pytest.raises(LogsUnavailableError, match="connection refused"):
+        LiveSource(str(config)).previous_logs("shop", "web-7d4b9c8f5-x2x7k", "app")
+
+
+def test_a_server_that_is_not_kubernetes_is_exit_3(fake_api: FakeApiServer, kubeconfig: Path,
+                                                   run_cli: RunCli) -> None:
+    fake_api.inject("/version", 200, "this is not the version document", "")
+
+    assert_one_line_exit_3(analyze(run_cli, kubeconfig),
+                           "does not answer /version as a Kubernetes API server does")
 
 
 def test_silent_server_times_out(fake_api: FakeApiServer, kubeconfig: Path) -> None:
