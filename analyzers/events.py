@@ -16,7 +16,8 @@ built-in one that is installed), so this analyzer reads every kind they read.
 Not reported: events older than an hour; Normal events; events about objects that no longer
 exist (pods of a finished rollout); a warning that a later event shows resolved
 (``FailedScheduling`` followed by ``Scheduled``, ``FailedCreate`` by ``SuccessfulCreate``,
-``ProvisioningFailed`` by ``ProvisioningSucceeded``, an image pull failure by ``Pulled``...).
+``ProvisioningFailed`` by ``ProvisioningSucceeded``, an image pull failure by ``Pulled``, probe
+failures of a pod that became Ready after them...).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import human_duration, ns_flag
+from k8sdoctor.analysis.objects import conditions, human_duration, ns_flag
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.state import event_time
 
@@ -141,6 +142,11 @@ def _is_explained(
 
 
 def _resolved(state: ClusterState, obj: Mapping[str, Any], reason: str, last_warning: str) -> bool:
+    if reason == "Unhealthy" and obj.get("kind") == "Pod":
+        ready = conditions(obj).get("Ready") or {}
+        if ready.get("status") == "True" and (ready.get("lastTransitionTime") or "") >= (
+                last_warning):
+            return True  # probe failures while starting, before the pod became Ready
     fixes = RESOLVED_BY.get(reason)
     return bool(fixes) and any(
         e.get("type") == "Normal" and e.get("reason") in fixes and event_time(e) > last_warning

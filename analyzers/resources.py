@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
-from k8sdoctor.analysis.objects import ns_flag, one_pod_per_workload
+from k8sdoctor.analysis.objects import is_static_pod, ns_flag, one_pod_per_workload
 from k8sdoctor.cluster.quantity import format_bytes, format_cores, parse_quantity
 
 WASTE_RATIO = 4.0
@@ -71,7 +71,8 @@ def _check_pod(
 ) -> Iterator[Finding]:
     target = _object_for(state, pod, owner)
     parent = owner if target is pod else None
-    what = f"{owner.kind} {owner.name}" if owner else f"pod {pod['metadata']['name']}"
+    what = (f"{owner.kind} {owner.name}" if owner
+            else f"{'static ' if is_static_pod(pod) else ''}pod {pod['metadata']['name']}")
     qos = f"pod {pod['metadata']['name']} qosClass={(pod.get('status') or {}).get('qosClass')}"
     containers = _running_containers(pod)
     lacking = {c["name"]: [r for r in ("cpu", "memory") if not _resource(c, "requests", r)]
@@ -123,6 +124,10 @@ def _fix(owner: ObjectRef | None, pod: Mapping[str, Any], container: str, flags:
     if owner is not None:
         return (f"kubectl edit {owner.kind.lower()} {owner.name}{ns}  # set {flags} on "
                 f"container {container} in the pod template")
+    if is_static_pod(pod):
+        return (f"Set {flags} on container {container} in the static pod manifest of "
+                f"{pod['metadata']['name']} on node {(pod.get('spec') or {}).get('nodeName')} "
+                "(the kubelet's staticPodPath, usually /etc/kubernetes/manifests)")
     return (f"Recreate pod {pod['metadata']['name']} with {flags} on container {container} "
             "(a pod's resources cannot be changed in place)")
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
-from k8sdoctor.analysis.objects import ns_flag, one_pod_per_workload
+from k8sdoctor.analysis.objects import is_static_pod, ns_flag, one_pod_per_workload
 
 SYSTEM_NAMESPACES = frozenset({"kube-system"})
 _DANGEROUS_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN"})
@@ -61,11 +61,17 @@ def _pod_findings(
     namespace = pod["metadata"].get("namespace")
     target = (state.get(owner.kind, owner.namespace, owner.name) if owner else None) or pod
     parent = owner if target is pod else None
-    what = f"{owner.kind} {owner.name}" if owner else f"pod {pod['metadata']['name']}"
-    where = (f"kubectl edit {owner.kind.lower()} {owner.name}" if owner
-             else f"kubectl edit pod {pod['metadata']['name']}") + ns_flag(namespace)
-    node_agent = (namespace in SYSTEM_NAMESPACES
-                  or (owner is not None and owner.kind in ("DaemonSet", "Node")))
+    static = is_static_pod(pod)
+    what = (f"{owner.kind} {owner.name}" if owner
+            else f"{'static ' if static else ''}pod {pod['metadata']['name']}")
+    if static:
+        where = (f"Edit the static pod manifest on node {spec.get('nodeName')} (the kubelet's "
+                 "staticPodPath, usually /etc/kubernetes/manifests)")
+    else:
+        where = (f"kubectl edit {owner.kind.lower()} {owner.name}" if owner
+                 else f"kubectl edit pod {pod['metadata']['name']}") + ns_flag(namespace)
+    node_agent = (namespace in SYSTEM_NAMESPACES or static
+                  or (owner is not None and owner.kind == "DaemonSet"))
     host_severity = Severity.INFO if node_agent else Severity.WARNING
     agent_note = " (expected for a node agent or system component)" if node_agent else ""
     pod_context = spec.get("securityContext") or {}
@@ -112,7 +118,7 @@ def _pod_findings(
                       "the image's user (often root) applies.",
                       ["runAsNonRoot unset and no non-zero runAsUser"],
                       "set securityContext.runAsNonRoot: true (and runAsUser) in the pod spec")
-    token = _default_token(state, spec, namespace)
+    token = None if static else _default_token(state, spec, namespace)  # no token in static pods
     if token is not None:
         yield finding(Severity.WARNING if token else Severity.INFO, "DefaultServiceAccountToken",
                       f"{what} runs as the default ServiceAccount with its API token mounted"

@@ -202,15 +202,23 @@ def one_pod_per_workload(
     state: ClusterState,
 ) -> Iterator[tuple[Mapping[str, Any], ObjectRef | None]]:
     """``(pod, workload)`` for the first live pod of each workload (``state.workload_of``), and
-    for each live pod nothing controls (workload None): for checks of the pod spec, where one
-    replica stands for all of them."""
+    for each live pod nothing controls (workload None; static pods too, whose "owner" is their
+    Node): for checks of the pod spec, where one replica stands for all of them."""
     seen: set[tuple[str, str]] = set()
     for pod in state.objects("Pod"):
         if is_terminated(pod):
             continue
-        owner = state.workload_of(pod)
+        owner = None if is_static_pod(pod) else state.workload_of(pod)
         key = (pod["metadata"].get("namespace") or "",
                str(owner) if owner else f"Pod/{pod['metadata'].get('name', '')}")
         if key not in seen:
             seen.add(key)
             yield pod, owner
+
+
+def is_static_pod(pod: Mapping[str, Any]) -> bool:
+    """A kubelet's static pod (its API object is a mirror owned by the Node): changed by editing
+    the manifest on that node, not through the API."""
+    meta = pod.get("metadata") or {}
+    return "kubernetes.io/config.mirror" in (meta.get("annotations") or {}) or any(
+        ref.get("kind") == "Node" for ref in meta.get("ownerReferences") or ())
