@@ -119,7 +119,7 @@ def _check(
         remediation=[
             f"kubectl patch pdb {name}{ns} --type merge -p "
             "'{\"spec\":{\"minAvailable\":null,\"maxUnavailable\":1}}'",
-            f"Or run more replicas than minAvailable ({owners or 'the workload'}).",
+            f"Or scale {owners or 'the workload'} above minAvailable.",
         ],
     )
 
@@ -139,7 +139,10 @@ def _replicas(
             workloads[ref] = (workload.get("spec") or {}).get("replicas", 1)
     if not workloads:
         return max(expected, len(pods)), ""
-    names = ", ".join(f"{ref.kind} {ref.name} ({count} replicas)"
+    if len(workloads) == 1:
+        ref = next(iter(workloads))
+        return workloads[ref], f"{ref.kind} {ref.name}"
+    names = ", ".join(f"{ref.kind} {ref.name} ({count})"
                       for ref, count in sorted(workloads.items()))
     return sum(workloads.values()), names
 
