@@ -221,7 +221,7 @@ def test_demo_exit_code_follows_fail_on(run_cli: RunCli, fail_on: str, code: int
 def test_demo_is_consistent_like_a_real_cluster() -> None:
     state = load_snapshot(DEMO)
     assert consistency_problems(state) == []
-    assert 150 <= sum(len(state.objects(k)) for k in state.kinds) <= 300
+    assert 150 <= sum(len(state.objects(k)) for k in state.kinds) <= 320
     assert {"shop", "payments", "ml", "monitoring", "kube-system"} <= {
         n["metadata"]["name"] for n in state.objects("Namespace")}
     assert all(not (s.get("data") or s.get("stringData")) for s in state.objects("Secret"))
