@@ -6,7 +6,9 @@ here. A snapshot may hold any other kind too (CRDs included); those reach the st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,20 @@ KNOWN_KINDS: dict[str, ResourceKind] = {
         ),
     )
 }
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+"""Holds a copy of the whole object as applied: for a Secret, its values."""
+
+
+def metadata_view(kind: ResourceKind, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What k8sdoctor keeps of a metadata-only object (a Secret): its metadata without the
+    last-applied annotation, which holds a copy of the values."""
+    kept = dict(metadata)
+    annotations = kept.get("annotations")
+    if annotations and LAST_APPLIED in annotations:
+        kept["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": kept}
 
 
 def known_kind(kind: str) -> ResourceKind:

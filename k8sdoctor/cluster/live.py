@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from k8sdoctor import __version__
-from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind
+from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
@@ -30,8 +30,6 @@ from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
 JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-"""Holds a copy of the whole object as applied, Secret values included."""
 
 Query = Sequence[tuple[str, str | int]]
 
@@ -384,11 +382,7 @@ def _as_object(kind: ResourceKind, item: dict[str, Any]) -> K8sObject:
     metadata = dict(item.get("metadata") or {})
     metadata.pop("managedFields", None)
     if kind.metadata_only:
-        annotations = metadata.get("annotations")
-        if annotations and LAST_APPLIED in annotations:
-            metadata["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
-        obj["metadata"] = metadata
-        return obj
+        return metadata_view(kind, metadata)
     obj.update(item)
     obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
     return obj

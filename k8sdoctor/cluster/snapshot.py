@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster.kinds import KNOWN_KINDS
+from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
@@ -146,6 +146,11 @@ def _flatten(document: Any, where: str) -> Iterator[K8sObject]:
         return
     if not isinstance(document.get("metadata"), Mapping):
         raise BadInputError(f"snapshot {where}: the {kind} has no metadata")
+    known = KNOWN_KINDS.get(kind)
+    if known is not None and known.metadata_only:
+        # a `kubectl get secrets -o yaml` dump holds the values: they go no further than here
+        yield metadata_view(known, document["metadata"])
+        return
     yield dict(document)
 
 

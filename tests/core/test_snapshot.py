@@ -100,3 +100,27 @@ def test_snapshot_document_round_trip(tmp_path: Path) -> None:
     assert state.now == result.state.now
     assert state.objects("Pod") == result.state.objects("Pod")
     assert state.has_kind("ConfigMap")
+
+
+def test_secret_values_in_a_dump_go_no_further(tmp_path: Path) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": "db-credentials",
+            "namespace": "shop",
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration":
+                    '{"apiVersion":"v1","data":{"password":"aHVudGVyMg=="},"kind":"Secret"}',
+                "team": "payments",
+            },
+        },
+        "data": {"password": "aHVudGVyMg=="},
+    }
+    path = tmp_path / "secrets.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [secret]}))
+    kept = SnapshotSource(str(path)).load({"Secret"}, Scope()).state.objects("Secret")[0]
+    assert "aHVudGVyMg==" not in json.dumps(kept)
+    assert kept["metadata"]["annotations"] == {"team": "payments"}
+    assert set(kept) == {"apiVersion", "kind", "metadata"}
