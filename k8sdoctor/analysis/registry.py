@@ -11,10 +11,10 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 from k8sdoctor.analysis.finding import Finding, RunError
 from k8sdoctor.cluster.state import ClusterState
+from k8sdoctor.plugins import load_plugins
 
 ENTRY_POINT_GROUP = "k8sdoctor.analyzers"
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -58,22 +58,5 @@ class Analyzer:
 
 def discover() -> tuple[list[Analyzer], list[RunError]]:
     """Every installed analyzer, sorted by name, and the plugins that could not be loaded."""
-    analyzers: dict[str, Analyzer] = {}
-    errors: list[RunError] = []
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry_point.load()
-        except Exception as err:  # a broken plugin must never sink the run
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"cannot load {entry_point.value}: {type(err).__name__}: {err}"))
-            continue
-        if not isinstance(loaded, Analyzer):
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"{entry_point.value} is not a k8sdoctor Analyzer"))
-            continue
-        if loaded.name in analyzers:
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"another plugin already provides analyzer {loaded.name!r}"))
-            continue
-        analyzers[loaded.name] = loaded
-    return sorted(analyzers.values(), key=lambda a: a.name), errors
+    analyzers, errors = load_plugins(ENTRY_POINT_GROUP, Analyzer, "analyzer")
+    return list(analyzers.values()), errors

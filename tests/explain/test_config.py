@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from k8sdoctor.errors import BadInputError
-from k8sdoctor.explain import backends as backends_module
 from k8sdoctor.explain.backend import BackendUnavailableError
 from k8sdoctor.explain.backends import (
     BackendType,
@@ -301,7 +300,7 @@ def test_a_broken_backend_plugin_is_reported_and_the_others_load(
         EntryPoint("config", "k8sdoctor.explain.config:Config", group),
         EntryPoint("ollama2", "k8sdoctor.explain.backends.ollama:OLLAMA", group),
     ]
-    monkeypatch.setattr(backends_module, "entry_points", lambda group: installed)
+    monkeypatch.setattr("k8sdoctor.plugins.entry_points", lambda group: installed)
     types, errors = discover_backend_types()
     assert list(types) == ["ollama"]
     assert [(e.stage, e.subject) for e in errors] == [

@@ -18,7 +18,6 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 from k8sdoctor.analysis.finding import RunError
@@ -26,6 +25,7 @@ from k8sdoctor.errors import BadInputError
 from k8sdoctor.explain.backend import Backend, BackendUnavailableError
 from k8sdoctor.explain.config import BackendConfig, Config, Secret
 from k8sdoctor.explain.retry import RetryPolicy
+from k8sdoctor.plugins import load_plugins
 
 ENTRY_POINT_GROUP = "k8sdoctor.backends"
 DEFAULT_BACKEND = "ollama"
@@ -77,24 +77,7 @@ class BackendType:
 
 def discover_backend_types() -> tuple[dict[str, BackendType], list[RunError]]:
     """Every installed backend type by name, and the plugins that could not be loaded."""
-    types: dict[str, BackendType] = {}
-    errors: list[RunError] = []
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry_point.load()
-        except Exception as err:  # a broken plugin must never sink the run
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"cannot load {entry_point.value}: {type(err).__name__}: {err}"))
-            continue
-        if not isinstance(loaded, BackendType):
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"{entry_point.value} is not a k8sdoctor BackendType"))
-        elif loaded.name in types:
-            errors.append(RunError("plugin", entry_point.name,
-                                   f"another plugin already provides backend {loaded.name!r}"))
-        else:
-            types[loaded.name] = loaded
-    return dict(sorted(types.items())), errors
+    return load_plugins(ENTRY_POINT_GROUP, BackendType, "backend")
 
 
 def is_loopback_url(url: str) -> bool:
