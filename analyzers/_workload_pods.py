@@ -53,12 +53,19 @@ def is_starting(state: ClusterState, pod: Mapping[str, Any], grace_seconds: floa
                for s in container_statuses(pod))
 
 
-def why_not_ready(pod: Mapping[str, Any]) -> str:
-    """The most telling reason a pod is not ready: the scheduler's, or a container's waiting or
-    terminated reason."""
+def why_not_ready(pod: Mapping[str, Any], state: ClusterState | None = None) -> str:
+    """The most telling reason a pod is not ready: the scheduler's, its node's (the node
+    controller marks the pods of an unreachable node not ready, while their container statuses
+    go stale), or a container's waiting or terminated reason."""
     scheduled = conditions(pod).get("PodScheduled") or {}
     if scheduled.get("status") == "False":
         return scheduled.get("reason") or "not scheduled"
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    node = state.get("Node", None, node_name) if state is not None and node_name else None
+    node_ready = (conditions(node).get("Ready") or {}) if node is not None else {}
+    if node_ready and node_ready.get("status") != "True":
+        why = node_ready.get("reason") or f"Ready={node_ready.get('status')}"
+        return f"node {node_name} not Ready ({why})"
     for container in container_statuses(pod):
         state = container.get("state") or {}
         reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
@@ -66,9 +73,14 @@ def why_not_ready(pod: Mapping[str, Any]) -> str:
             return f"{reason} ({container.get('name')})"
         if "running" in state and not container.get("ready"):
             return f"container {container.get('name')} running but not ready"
+    ready = conditions(pod).get("Ready") or {}
+    if ready.get("status") == "False":
+        return f"Ready=False{' (' + ready['reason'] + ')' if ready.get('reason') else ''}"
     return (pod.get("status") or {}).get("phase") or "unknown"
 
 
-def describe_not_ready(pods: Iterable[Mapping[str, Any]], limit: int = 3) -> str:
+def describe_not_ready(pods: Iterable[Mapping[str, Any]], state: ClusterState | None = None,
+                       limit: int = 3) -> str:
     """``web-0: CrashLoopBackOff (app); web-1: Unschedulable`` for the first ``limit`` pods."""
-    return "; ".join(f"{p['metadata']['name']}: {why_not_ready(p)}" for p in list(pods)[:limit])
+    return "; ".join(f"{p['metadata']['name']}: {why_not_ready(p, state)}"
+                     for p in list(pods)[:limit])

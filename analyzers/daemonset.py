@@ -69,8 +69,7 @@ def _unavailable(state: ClusterState, ds: Mapping[str, Any],
                 f"updatedNumberScheduled={status.get('updatedNumberScheduled', 0)}"]
     details, remediation = [], []
     if not_ready:
-        named = [f"{p['metadata']['name']} on {(p.get('spec') or {}).get('nodeName', '?')}: "
-                 f"{why_not_ready(p)}" for p in not_ready[:_MAX_NAMED_PODS]]
+        named = [_describe(state, pod) for pod in not_ready[:_MAX_NAMED_PODS]]
         details.append(f"not ready: {'; '.join(named)}")
         evidence += [f"pod {n}" for n in named]
         selector = selector_flag((ds.get("spec") or {}).get("selector"))
@@ -92,6 +91,14 @@ def _unavailable(state: ClusterState, ds: Mapping[str, Any],
                 + (f" ({'; '.join(details)})." if details else "."),
         evidence=evidence, remediation=remediation,
     )
+
+
+def _describe(state: ClusterState, pod: Mapping[str, Any]) -> str:
+    """``fluent-bit-m4n5b on worker-3: CrashLoopBackOff (fluent-bit)``."""
+    why = why_not_ready(pod, state)
+    node = (pod.get("spec") or {}).get("nodeName")
+    where = f" on {node}" if node and node not in why else ""
+    return f"{pod['metadata']['name']}{where}: {why}"
 
 
 def _misscheduled(ds: Mapping[str, Any]) -> Iterator[Finding]:
@@ -152,7 +159,7 @@ def _pull_secrets(state: ClusterState, ds: Mapping[str, Any],
 
 ANALYZER = Analyzer(
     name="daemonset",
-    kinds=("DaemonSet", "Pod", "Secret", "Event"),
+    kinds=("DaemonSet", "Pod", "Node", "Secret", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
 )

@@ -124,9 +124,9 @@ def _check(state: ClusterState, deployment: Mapping[str, Any]) -> Iterator[Findi
         is_starting(state, pod, grace) for pod in not_ready
     ):
         return  # pods of a scale-up or a replacement are still starting
-    evidence += [f"pod {pod['metadata']['name']} not ready: {why_not_ready(pod)}"
+    evidence += [f"pod {pod['metadata']['name']} not ready: {why_not_ready(pod, state)}"
                  for pod in not_ready[:_MAX_NAMED_PODS]]
-    named = describe_not_ready(not_ready, _MAX_NAMED_PODS)
+    named = describe_not_ready(not_ready, state, _MAX_NAMED_PODS)
     suffix = f" (not ready: {named})" if named else ""
     if none_available:
         yield Finding.about(
@@ -155,7 +155,7 @@ def _check(state: ClusterState, deployment: Mapping[str, Any]) -> Iterator[Findi
 
 ANALYZER = Analyzer(
     name="deployment",
-    kinds=("Deployment", "ReplicaSet", "Pod"),
+    kinds=("Deployment", "ReplicaSet", "Pod", "Node"),
     analyze=analyze,
     doc=__doc__ or "",
 )

@@ -143,12 +143,13 @@ def _replicas(state: ClusterState, sts: Mapping[str, Any]) -> Iterator[Finding]:
     if stuck is not None:
         pod, waited = stuck
         name, ns = meta["name"], ns_flag(meta.get("namespace"))
+        why = why_not_ready(pod, state)
         yield Finding.about(
             sts, severity=Severity.CRITICAL if ready == 0 else Severity.ERROR,
             reason="RollingUpdateStuck",
             message=f"Rolling update of StatefulSet {name} is stuck: pod "
                     f"{pod['metadata']['name']} of revision {status.get('updateRevision')} has "
-                    f"not become ready for {format_duration(waited)} ({why_not_ready(pod)}).",
+                    f"not become ready for {format_duration(waited)} ({why}).",
             evidence=evidence,
             remediation=[f"Fix the pod template, or roll back: kubectl rollout undo "
                          f"statefulset/{name}{ns}",
@@ -199,7 +200,7 @@ def _not_ready(state: ClusterState, sts: Mapping[str, Any], first: str | None,
     ready = (sts.get("status") or {}).get("readyReplicas", 0)
     remediation = []
     if pod is not None:
-        why = why_not_ready(pod)
+        why = why_not_ready(pod, state)
         detail = f"the first failing pod is {first}: {why}"
         evidence.append(f"pod {first} not ready: {why}")
         remediation.append(f"kubectl describe pod {first}{ns}  # and see the pod's findings")
@@ -230,7 +231,8 @@ def _not_ready(state: ClusterState, sts: Mapping[str, Any], first: str | None,
 
 ANALYZER = Analyzer(
     name="statefulset",
-    kinds=("StatefulSet", "Service", "StorageClass", "PersistentVolumeClaim", "Pod", "Event"),
+    kinds=("StatefulSet", "Service", "StorageClass", "PersistentVolumeClaim", "Pod", "Node",
+           "Event"),
     analyze=analyze,
     doc=__doc__ or "",
 )
