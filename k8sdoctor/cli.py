@@ -52,26 +52,30 @@ app = typer.Typer(
 )
 
 ContextOpt = Annotated[
-    str | None, typer.Option("--context", help="The kubeconfig context to use.")
+    str | None, typer.Option("--context", metavar="NAME", help="The kubeconfig context to use.")
 ]
 KubeconfigOpt = Annotated[
     str | None,
-    typer.Option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG or "
+    typer.Option("--kubeconfig", metavar="PATH",
+                 help="Path to the kubeconfig file (default: $KUBECONFIG or "
                  "~/.kube/config; in a pod, the service account)."),
 ]
 NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", "-n", help="Look at one namespace only.")
+    str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE",
+                             help="Look at one namespace only.")
 ]
 AllNamespacesOpt = Annotated[
     bool, typer.Option("--all-namespaces", "-A", help="Look at every namespace (the default).")
 ]
 SelectorOpt = Annotated[
     str | None,
-    typer.Option("--selector", "-l", help="Label selector, e.g. app=web,tier!=db."),
+    typer.Option("--selector", "-l", metavar="SELECTOR",
+                 help="Label selector, e.g. app=web,tier!=db."),
 ]
 AnalyzerOpt = Annotated[
     list[str] | None,
-    typer.Option("--analyzer", "-a", help="Run this analyzer (repeatable; 'all' for every one)."),
+    typer.Option("--analyzer", "-a", metavar="NAME",
+                 help="Run this analyzer (repeatable; 'all' for every one)."),
 ]
 
 
@@ -110,7 +114,8 @@ def analyze(
     ] = OutputFormat.TEXT,
     snapshot: Annotated[
         str | None,
-        typer.Option("--snapshot", help="Read objects from a file, a directory, or - (stdin) "
+        typer.Option("--snapshot", metavar="PATH",
+                     help="Read objects from a file, a directory, or - (stdin) "
                      "instead of a live cluster."),
     ] = None,
     demo: Annotated[

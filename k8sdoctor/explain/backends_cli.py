@@ -24,6 +24,7 @@ from k8sdoctor.explain.backends import (
     resolve_backend,
     resolve_settings,
 )
+from k8sdoctor.explain.cli import ConfigOpt
 from k8sdoctor.explain.config import BackendConfig, Config, default_config_path, load_config
 
 backends_app = typer.Typer(
@@ -36,11 +37,6 @@ backends_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option("--config", help="The config file (default: $K8SDOCTOR_CONFIG, else "
-                 "$XDG_CONFIG_HOME/k8sdoctor/config.yaml, else ~/.config/k8sdoctor/config.yaml)."),
-]
 
 
 def _load(config_path: str | None) -> Config:
@@ -99,9 +95,10 @@ def check(
         typer.Argument(help="A backend from the config file or a type (ollama, openai); "
                        "default: the default backend."),
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Check this model.")] = None,
+    model: Annotated[str | None, typer.Option("--model", metavar="MODEL",
+                                              help="Check this model.")] = None,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Check the server at this URL.")
+        str | None, typer.Option("--base-url", metavar="URL", help="Check the server at this URL.")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

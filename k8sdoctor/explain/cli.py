@@ -23,12 +23,14 @@ ExplainOpt = Annotated[
                        "with an LLM (Ollama by default).")
 ]
 BackendOpt = Annotated[
-    str | None, typer.Option("--backend", help="A backend named in the config file, or a type: "
+    str | None, typer.Option("--backend", metavar="NAME",
+                             help="A backend named in the config file, or a type: "
                              "ollama, openai (see: k8sdoctor backends).")
 ]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="The model to ask.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", metavar="MODEL", help="The model to ask.")]
 BaseUrlOpt = Annotated[
-    str | None, typer.Option("--base-url", help="The server's URL (default: OLLAMA_HOST, "
+    str | None, typer.Option("--base-url", metavar="URL",
+                             help="The server's URL (default: OLLAMA_HOST, "
                              "OPENAI_BASE_URL, or the backend's own).")
 ]
 PromptsOpt = Annotated[
@@ -36,7 +38,8 @@ PromptsOpt = Annotated[
                               "prompt templates (system.md.j2, explain.md.j2, partials).")
 ]
 LanguageOpt = Annotated[
-    str | None, typer.Option("--language", help="The language of the explanations, e.g. en, "
+    str | None, typer.Option("--language", metavar="LANG",
+                             help="The language of the explanations, e.g. en, "
                              "de, fr (default: en).")
 ]
 WithLogsOpt = Annotated[
@@ -56,8 +59,10 @@ ShowPromptOpt = Annotated[
                        "anonymization), send nothing, and exit 0.")
 ]
 ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="The config file (default: $K8SDOCTOR_CONFIG, "
-                             "else $XDG_CONFIG_HOME/k8sdoctor/config.yaml).")
+    str | None,
+    typer.Option("--config", metavar="PATH", help="The config file (default: $K8SDOCTOR_CONFIG, "
+                 "else $XDG_CONFIG_HOME/k8sdoctor/config.yaml, else "
+                 "~/.config/k8sdoctor/config.yaml)."),
 ]
 
 
