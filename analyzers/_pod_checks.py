@@ -197,7 +197,7 @@ def _crash_loop(c: _Container, waiting: Mapping[str, Any], probe_kills: list,
     unhealthy = [e for e in recent(c.pod.state, c.events, probe_event_seconds)
                  if e.get("reason") == "Unhealthy"]
     evidence += [describe_event(e) for e in (*back_off[-1:], *probe_kills[-1:], *unhealthy[-1:])]
-    remediation = [c.logs()]
+    remediation = [c.logs(), f"kubectl describe pod {c.pod.name}{c.pod.ns}"]
     killed_by = [p for p in ("liveness", "startup")
                  if any(f"failed {p} probe" in event_message(e) for e in probe_kills)]
     if killed_by:

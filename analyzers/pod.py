@@ -111,8 +111,8 @@ def _finished_as_intended(state: ClusterState, pod: Mapping[str, Any]) -> bool:
         return False
     failed = [p for p in state.owned_by(job["metadata"].get("uid", ""))
               if p.get("kind") == "Pod" and (p.get("status") or {}).get("phase") == "Failed"]
-    newest = max(failed, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
-                                        p["metadata"].get("name", "")))
+    newest = max(failed, default=pod, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
+                                                     p["metadata"].get("name", "")))
     return newest is not pod
 
 
