@@ -24,7 +24,8 @@ A case file is YAML::
 
 The findings of a case must be exactly the expected ones (by kind, namespace, name and reason).
 Every kind the analyzer declares counts as listed, so "missing" really means absent; a case can
-name more with ``listed: [Kind, ...]``.
+name more with ``listed: [Kind, ...]``, and with ``unlisted: [Kind, ...]`` play a kind that could
+not be listed (a 403), where the analyzer must not report anything of that kind as missing.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class AnalyzerCase:
     expect: Sequence[Mapping[str, Any]]
     now: datetime | None = None
     listed: Sequence[str] = field(default=())
+    unlisted: Sequence[str] = field(default=())
     source: str = ""
 
     @property
@@ -79,6 +81,7 @@ def load_cases(path: str | Path) -> list[AnalyzerCase]:
                 expect=list(raw["expect"] or ()),
                 now=parse_time(now if isinstance(now, str) else None),
                 listed=tuple(raw.get("listed") or ()),
+                unlisted=tuple(raw.get("unlisted") or ()),
                 source=str(path),
             )
         )
@@ -93,7 +96,7 @@ def state_for(case: AnalyzerCase, analyzer: Analyzer) -> ClusterState:
     return ClusterState(
         objects,  # type: ignore[arg-type]
         now=now,
-        listed_kinds={*analyzer.kinds, *objects, *case.listed},
+        listed_kinds={*analyzer.kinds, *objects, *case.listed} - set(case.unlisted),
         source=case.source,
     )
 

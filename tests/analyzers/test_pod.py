@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from k8sdoctor.analyzers import _scheduling
 from k8sdoctor.analyzers._containers import exit_code_meaning, image_pull_cause
 
