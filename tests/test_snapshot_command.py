@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.snapshot import (
     CAPTURED_AT,
@@ -150,7 +151,8 @@ def test_snapshot_to_stdout_is_yaml_only(cluster: FakeApiServer, kubeconfig: Pat
     assert result.code == 0, result.stderr
     document = yaml.safe_load(result.stdout)
     assert document["kind"] == "List"
-    assert {o["metadata"]["namespace"] for o in document["items"]} == {"shop"}
+    namespaced = [o for o in document["items"] if KNOWN_KINDS[o["kind"]].namespaced]
+    assert {o["metadata"]["namespace"] for o in namespaced} == {"shop"}
     assert {o["metadata"]["name"] for o in document["items"] if o["kind"] == "Deployment"} == {
         "web", "checkout"}
 
