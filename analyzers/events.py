@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import conditions, human_duration, ns_flag
+from k8sdoctor.analysis.objects import conditions, format_duration, ns_flag
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.state import event_time
 
@@ -166,7 +166,7 @@ def _finding(
     source = ((latest.get("source") or {}).get("component") or latest.get("reportingComponent")
               or latest.get("reportingController") or "")
     first_age, last_age = state.age_of(first), state.age_of(last)
-    when = (f"first seen {human_duration(first_age)} ago, last {human_duration(last_age)} ago"
+    when = (f"first seen {format_duration(first_age)} ago, last {format_duration(last_age)} ago"
             if first_age is not None and last_age is not None else f"last at {last}")
     selector = f"involvedObject.name={name},reason={reason}"
     return Finding.about(

@@ -41,7 +41,7 @@ from k8sdoctor.analysis.objects import (
     conditions,
     container_request,
     describe_condition,
-    human_duration,
+    format_duration,
     is_terminated,
     ns_flag,
     pod_template_spec,
@@ -113,7 +113,7 @@ def _check(state: ClusterState, hpa: Mapping[str, Any]) -> Iterator[Finding]:
     if (active.get("status") == "False" and active.get("reason") != "ScalingDisabled"
             and not (missing and "missing request" in active.get("message", ""))
             and (stuck_for is None or stuck_for >= METRIC_ERROR_GRACE_SECONDS)):
-        since = f" (for {human_duration(stuck_for)})" if stuck_for is not None else ""
+        since = f" (for {format_duration(stuck_for)})" if stuck_for is not None else ""
         yield Finding.about(
             hpa, severity=Severity.ERROR, reason=active.get("reason") or "ScalingInactive",
             message=f"HorizontalPodAutoscaler {name} cannot compute a replica count{since}: "
@@ -131,7 +131,7 @@ def _check(state: ClusterState, hpa: Mapping[str, Any]) -> Iterator[Finding]:
         yield Finding.about(
             hpa, severity=Severity.WARNING, reason="PinnedAtMaxReplicas",
             message=f"HorizontalPodAutoscaler {name} is pinned at maxReplicas {maximum}"
-                    + (f" for {human_duration(since)}" if since is not None else "")
+                    + (f" for {format_duration(since)}" if since is not None else "")
                     + f": {limited.get('message', 'it wants more replicas')}"
                     + (f" ({_metrics_summary(hpa)})" if _metrics_summary(hpa) else "") + ".",
             evidence=evidence,

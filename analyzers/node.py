@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import conditions, describe_condition, human_duration
+from k8sdoctor.analysis.objects import conditions, describe_condition, format_duration
 
 JOINING_GRACE_SECONDS = 300
 """A node younger than this is still joining; NotReady is expected for a short while."""
@@ -282,7 +282,7 @@ def _not_ready_steps(
 
 def _since(state: ClusterState, condition: Mapping[str, Any]) -> str:
     seconds = state.age_of(condition.get("lastTransitionTime"))
-    return "" if seconds is None or seconds < 0 else f" (for {human_duration(seconds)})"
+    return "" if seconds is None or seconds < 0 else f" (for {format_duration(seconds)})"
 
 
 def _heartbeat(condition: Mapping[str, Any]) -> str:

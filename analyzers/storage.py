@@ -45,7 +45,7 @@ from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
     absence_is_known,
     conditions,
-    human_duration,
+    format_duration,
     is_terminated,
     ns_flag,
 )
@@ -87,7 +87,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
     class_name = spec.get("storageClassName")
     events = state.events_for(claim)
     age = state.age_of(meta.get("creationTimestamp")) or 0.0
-    evidence = [f"phase=Pending for {human_duration(age)}",
+    evidence = [f"phase=Pending for {format_duration(age)}",
                 f"storageClassName={class_name!r}" if class_name is not None
                 else "storageClassName unset", *_event_lines(events)]
     classes = state.objects("StorageClass")
@@ -171,7 +171,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
     latest = events[-1] if events else None
     return Finding.about(
         claim, severity=Severity.WARNING, reason="ProvisioningStalled",
-        message=f"PersistentVolumeClaim {name} has been Pending for {human_duration(age)} with "
+        message=f"PersistentVolumeClaim {name} has been Pending for {format_duration(age)} with "
                 "no provisioning error reported" + _quoted(latest) + ".",
         evidence=evidence,
         remediation=[

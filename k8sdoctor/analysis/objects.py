@@ -157,12 +157,22 @@ def absence_is_known(state: ClusterState, kind: str, namespace: str | None = Non
 
 
 def format_duration(seconds: float) -> str:
-    """``45s``, ``12m``, ``3h``, ``2d``: the age style of kubectl."""
+    """An age as kubectl prints it: ``45s``, ``7m30s``, ``95m``, ``5h12m``, ``3d4h``, ``40d``."""
     seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d"
 
 
 def describe_event(event: Mapping[str, Any]) -> str:
@@ -185,17 +195,6 @@ def describe_event(event: Mapping[str, Any]) -> str:
         text += f" ({', '.join(details)})"
     message = (event.get("message") or event.get("note") or "").strip()
     return f"{text}: {message}" if message else text
-
-
-def human_duration(seconds: float) -> str:
-    """``45s``, ``12m``, ``5h``, ``3d``: how kubectl shows ages."""
-    if seconds < 120:
-        return f"{max(seconds, 0):.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
 
 
 def one_pod_per_workload(
