@@ -229,6 +229,10 @@ def list_analyzers(
     name: Annotated[
         str | None, typer.Argument(help="Show one analyzer's faults and fixes in full.")
     ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the full reference of every analyzer as "
+                           "Markdown.")
+    ] = False,
 ) -> None:
     """List the installed analyzers, or describe one."""
     from k8sdoctor.run import installed_analyzers
@@ -236,6 +240,11 @@ def list_analyzers(
     installed, errors = installed_analyzers()
     for error in errors:
         _stderr(f"k8sdoctor: warning: plugin {error.subject}: {error.message}")
+    if markdown:
+        from k8sdoctor.analysis.docs import analyzers_markdown
+
+        sys.stdout.write(analyzers_markdown(installed))
+        return
     if name is not None:
         match = next((a for a in installed if a.name == name), None)
         if match is None:

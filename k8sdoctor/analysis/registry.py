@@ -24,8 +24,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 class Analyzer:
     """An analyzer's declaration.
 
-    ``doc`` is the analyzer module's docstring: its first line is the one-line description, the
-    rest lists every fault it reports and how to fix it (shown by ``k8sdoctor analyzers NAME``).
+    ``doc`` is the analyzer module's docstring: its first paragraph is the one-line description,
+    the rest lists every fault it reports and how to fix it (``k8sdoctor analyzers NAME``).
     """
 
     name: str
@@ -48,12 +48,18 @@ class Analyzer:
 
     @property
     def description(self) -> str:
-        return inspect.cleandoc(self.doc).splitlines()[0].strip()
+        """The docstring's first paragraph, on one line."""
+        return " ".join(self._paragraphs[0].split())
 
     @property
     def details(self) -> str:
-        """Everything in the docstring after the first line."""
-        return "\n".join(inspect.cleandoc(self.doc).splitlines()[1:]).strip()
+        """Everything in the docstring after the first paragraph."""
+        return self._paragraphs[1].strip()
+
+    @property
+    def _paragraphs(self) -> tuple[str, str]:
+        first, _, rest = inspect.cleandoc(self.doc).partition("\n\n")
+        return first, rest
 
 
 def discover() -> tuple[list[Analyzer], list[RunError]]:
