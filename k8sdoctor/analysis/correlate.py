@@ -1,6 +1,6 @@
 """Root-cause groups: findings that share one cause, so the cause is explained once.
 
-Two rules build a group. First, findings with the same analyzer, kind and reason whose messages
+Three rules build a group. First, findings with the same analyzer, kind and reason whose messages
 are equal once names, hashes, IPs and numbers are normalised share a cause: forty pods of one
 Deployment in CrashLoopBackOff are one group. Second, a finding on an object *above* the faulty
 objects (the Deployment left unavailable, its ReplicaSet, a Job past its backoff limit) or *in
@@ -8,6 +8,8 @@ front* of faulty pods (a Service whose selector picks them, left without ready e
 from their fault rather than having one of its own, and joins their group. Only findings whose
 reason says "a consequence" (unavailable, not ready, no endpoints, deadline exceeded...) follow;
 a paused Deployment or a Service whose targetPort no container exposes keeps its own group.
+Third, when several analyzers report on one object (the pod analyzer's CreateContainerConfigError
+and the references analyzer's missing ConfigMap key), the later ones join the first one's group.
 """
 
 from __future__ import annotations
@@ -100,14 +102,24 @@ def correlate(findings: Sequence[Finding], state: ClusterState) -> list[FindingG
         by_object[finding.object_ref].append(finding)
 
     causes: dict[GroupKey, list[Finding]] = defaultdict(list)
+    consequences: dict[GroupKey, list[Finding]] = defaultdict(list)
+    home: dict[str, GroupKey] = {}
+    first_cause_on: dict[ObjectRef, Finding] = {}
     pending_consequences: list[Finding] = []
     for finding in findings:
         if _may_be_consequence(finding):
             pending_consequences.append(finding)
+            continue
+        earlier = first_cause_on.setdefault(finding.object_ref, finding)
+        if earlier.analyzer != finding.analyzer:
+            # another analyzer's view of the same object's fault (a pod's
+            # CreateContainerConfigError and the missing key behind it): one cause, one call
+            home[finding.id] = home[earlier.id]
+            consequences[home[finding.id]].append(finding)
         else:
-            causes[group_key(finding)].append(finding)
+            home[finding.id] = group_key(finding)
+            causes[home[finding.id]].append(finding)
 
-    consequences: dict[GroupKey, list[Finding]] = defaultdict(list)
     for finding in pending_consequences:
         below = [
             f
@@ -116,7 +128,7 @@ def correlate(findings: Sequence[Finding], state: ClusterState) -> list[FindingG
             if not _may_be_consequence(f)
         ]
         if below:
-            votes = Counter(group_key(f) for f in below)
+            votes = Counter(home[f.id] for f in below)
             winner = min(votes, key=lambda key: (-votes[key], key))
             consequences[winner].append(finding)
         else:

@@ -259,9 +259,10 @@ def render_prompts(calls: Sequence[PreparedCall]) -> str:
     """What ``--show-prompt`` prints: every request exactly as it would be sent."""
     parts = []
     for number, call in enumerate(calls, 1):
+        count = len(call.group.findings)
         parts.append(
             f"===== request {number} of {len(calls)}: {call.group.representative.reason}, "
-            f"{len(call.group.findings)} findings =====\n"
+            f"{count} finding{'s' if count != 1 else ''} =====\n"
             f"----- system -----\n{call.request.system}"
             f"----- user -----\n{call.request.prompt}"
         )

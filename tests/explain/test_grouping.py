@@ -145,3 +145,30 @@ def test_groups_are_ordered_by_first_finding_and_ids_are_stable(
     positions = [three_causes_findings.index(g.findings[0]) for g in first]
     assert positions == sorted(positions)
     assert first[0].subject.endswith("and 9 more")
+
+
+def test_other_analyzers_on_the_same_object_join_its_group() -> None:
+    pods = [_crashloop(f"web-7d4b9c8f5-{s}", 5) for s in ("x2x7k", "b9q4m")]
+    missing_key = [
+        replace(
+            Finding(
+                severity=Severity.ERROR, kind="Pod", api_version="v1", namespace="shop",
+                name=pod.name, reason="ConfigMapKeyNotFound",
+                message=f"Pod {pod.name} reads key DB_HOST of ConfigMap web-config, which has "
+                        "no such key.",
+                parent=pod.parent,
+            ),
+            analyzer="references",
+        )
+        for pod in pods
+    ]
+    unrelated = replace(pods[0], name="api-5f6d7c8b9-q2w4e", reason="ImagePullBackOff",
+                        message="Image of container app cannot be pulled.")
+    state = ClusterState({}, now=datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))
+
+    groups = correlate([*pods, *missing_key, unrelated], state)
+
+    assert [(g.representative.reason, len(g.causes), len(g.consequences)) for g in groups] == [
+        ("CrashLoopBackOff", 2, 2), ("ImagePullBackOff", 1, 0)
+    ]
+    assert {f.analyzer for f in groups[0].consequences} == {"references"}
