@@ -151,20 +151,44 @@ class ClusterState:
     def pods_on_node(self, node_name: str) -> tuple[K8sObject, ...]:
         return self._pods_by_node.get(node_name, ())
 
-    def pods_matching(self, namespace: str | None, selector: Mapping[str, str] | None):
+    def pods_matching(
+        self, namespace: str | None, selector: Mapping[str, str] | None
+    ) -> tuple[K8sObject, ...]:
         """Pods a Service-style map selector picks in ``namespace``."""
+        if not selector:
+            return ()
+        candidates = self._pods_with_any(namespace, selector)
         return tuple(
-            pod
-            for pod in self.in_namespace("Pod", namespace)
-            if matches_map(selector, pod["metadata"].get("labels"))
+            pod for pod in candidates if matches_map(selector, pod["metadata"].get("labels"))
         )
 
-    def pods_selected_by(self, namespace: str | None, selector: Mapping | None):
+    def pods_selected_by(
+        self, namespace: str | None, selector: Mapping | None
+    ) -> tuple[K8sObject, ...]:
         """Pods a ``LabelSelector`` (matchLabels / matchExpressions) picks in ``namespace``."""
+        if selector is None:
+            return ()
+        match_labels = selector.get("matchLabels") or {}
+        candidates = (
+            self._pods_with_any(namespace, match_labels)
+            if match_labels
+            else self.in_namespace("Pod", namespace)
+        )
         return tuple(
             pod
-            for pod in self.in_namespace("Pod", namespace)
+            for pod in candidates
             if matches_label_selector(selector, pod["metadata"].get("labels"))
+        )
+
+    def _pods_with_any(
+        self, namespace: str | None, labels: Mapping[str, str]
+    ) -> tuple[K8sObject, ...]:
+        """The pods carrying the rarest of ``labels``: a superset of those carrying them all, so
+        a cluster with thousands of Services is not a scan of every pod for each."""
+        return min(
+            (self._pods_by_label.get((namespace or "", key, value), ())
+             for key, value in labels.items()),
+            key=len,
         )
 
     def endpoint_slices_for(self, namespace: str | None, service: str) -> tuple[K8sObject, ...]:
@@ -227,6 +251,15 @@ class ClusterState:
             if node := (pod.get("spec") or {}).get("nodeName"):
                 index[node].append(pod)
         return {node: tuple(items) for node, items in index.items()}
+
+    @cached_property
+    def _pods_by_label(self) -> dict[tuple[str, str, str], tuple[K8sObject, ...]]:
+        index: dict[tuple[str, str, str], list[K8sObject]] = defaultdict(list)
+        for pod in self.objects("Pod"):
+            meta = pod.get("metadata") or {}
+            for key, value in (meta.get("labels") or {}).items():
+                index[(meta.get("namespace") or "", key, value)].append(pod)
+        return {key: tuple(items) for key, items in index.items()}
 
     @cached_property
     def _slices_by_service(self) -> dict[tuple[str, str], tuple[K8sObject, ...]]:

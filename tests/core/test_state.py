@@ -121,3 +121,20 @@ def test_age_and_newest_timestamp() -> None:
     assert newest_timestamp(state.objects("Event")) == datetime(
         2026, 11, 20, 9, 50, tzinfo=timezone.utc
     )
+
+
+def test_label_index_gives_the_same_answer_as_a_scan() -> None:
+    state = _state()
+    other = _pod("db-0", "node-1")
+    other["metadata"]["labels"] = {"app": "db", "tier": "data"}
+    state = ClusterState({"Pod": [*state.objects("Pod"), other]}, now=NOW)
+    assert [p["metadata"]["name"] for p in state.pods_matching("shop", {"app": "db"})] == ["db-0"]
+    assert state.pods_matching("shop", {"app": "db", "tier": "web"}) == ()
+    assert state.pods_matching("elsewhere", {"app": "db"}) == ()
+    selector = {"matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "pod-template-hash", "operator": "Exists"}]}
+    assert len(state.pods_selected_by("shop", selector)) == 2
+    only_expressions = {"matchExpressions": [{"key": "tier", "operator": "In",
+                                              "values": ["data"]}]}
+    assert [p["metadata"]["name"] for p in state.pods_selected_by("shop", only_expressions)] == [
+        "db-0"]
