@@ -57,10 +57,8 @@ def render(report: Report, options: RenderOptions) -> str:
         console.print()
         console.print(Text("Not checked", style="bold"))
         for error in report.errors:
-            line = Text("  ! ", style="yellow")
-            line.append(f"{error.stage} {error.subject}: ", style="bold")
-            line.append(error.message)
-            console.print(line)
+            _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
+                           bullet="! ", bullet_style="yellow")
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
@@ -98,7 +96,13 @@ def _print_object(console: Console, findings: list[Finding], explained: _Explain
     line = Text("  ")
     line.append(f"{first.kind}/{first.name}", style="bold")
     if first.parent is not None:
-        line.append(f"  (of {first.parent.kind}/{first.parent.name})", style="dim")
+        parent = f"(of {first.parent.kind}/{first.parent.name})"
+        if len(line) + 2 + len(parent) > console.width:
+            console.print(line)
+            line = Text("    ")
+        else:
+            line.append("  ")
+        line.append(parent, style="dim")
     console.print(line)
     for finding in findings:
         _print_finding(console, finding, explained)
