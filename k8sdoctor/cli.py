@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Annotated
 
 import typer
@@ -95,6 +95,15 @@ def _live_source(kubeconfig: str | None, context: str | None) -> ClusterSource:
     return LiveSource(kubeconfig=kubeconfig, context=context)
 
 
+def _progress(message: str) -> AbstractContextManager[object]:
+    """A spinner on stderr while ``message`` is under way, only when stderr is a terminal."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(f"{message}…")
+
+
 def _stdout_render_options() -> RenderOptions:
     is_tty = sys.stdout.isatty()
     color = is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -154,6 +163,7 @@ def analyze(
         base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
         anonymize=anonymize, no_cache=no_cache, config=config,
     )
+    source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
             source: ClusterSource = demo_source(stack)
@@ -163,7 +173,8 @@ def analyze(
             source = SnapshotSource(snapshot)
         else:
             source = _live_source(kubeconfig, context)
-        analysis = analyze_with_state(source, scope, analyzer or ())
+        with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
+            analysis = analyze_with_state(source, scope, analyzer or ())
         report = analysis.report
         if flags is not None:
             from k8sdoctor.explain import session
