@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -190,7 +191,8 @@ def analyze(
             report = session.explain_report(report, analysis.state, source, flags, notify)
     for error in report.errors:
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    sys.stdout.write(render(report, output, _stdout_render_options()))
+    options = replace(_stdout_render_options(), fail_on=fail_on.severity)
+    sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
 

@@ -27,15 +27,19 @@ class FailOn(str, Enum):
     ERROR = "error"
     CRITICAL = "critical"
 
+    @property
+    def severity(self) -> Severity | None:
+        """The lowest severity that fails the run; None for ``never``."""
+        return None if self is FailOn.NEVER else Severity(self.value)
+
 
 def exit_code_for(report: Report, fail_on: FailOn, strict: bool) -> ExitCode:
     """Findings at or above ``fail_on`` fail the gate; with ``strict``, so does missing data."""
     if strict and report.incomplete:
         return ExitCode.INCOMPLETE
-    if fail_on is not FailOn.NEVER:
-        threshold = Severity(fail_on.value)
-        if any(f.severity >= threshold for f in report.findings):
-            return ExitCode.FINDINGS
+    threshold = fail_on.severity
+    if threshold is not None and any(f.severity >= threshold for f in report.findings):
+        return ExitCode.FINDINGS
     return ExitCode.OK
 
 

@@ -12,6 +12,7 @@ import pty
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,7 +31,8 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("K8SDOCTOR_UPDATE_GOLDEN") == "1"
 GENERATED_AT = datetime(2026, 11, 27, 9, 31, 5, tzinfo=timezone.utc)
 CLUSTER_TIME = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-SUFFIX = {OutputFormat.TEXT: "txt", OutputFormat.JSON: "json", OutputFormat.YAML: "yaml"}
+SUFFIX = {OutputFormat.TEXT: "txt", OutputFormat.JSON: "json", OutputFormat.YAML: "yaml",
+          OutputFormat.MARKDOWN: "md", OutputFormat.JUNIT: "xml"}
 
 
 def _findings() -> list[Finding]:
@@ -209,3 +211,48 @@ def test_piped_output_has_no_escapes() -> None:
     assert completed.returncode == 0, completed.stderr
     assert "\x1b[" not in completed.stdout
     assert max(len(line) for line in completed.stdout.splitlines()) <= 80
+
+
+def test_junit_fails_findings_at_or_above_the_threshold() -> None:
+    from xml.etree import ElementTree
+
+    def cases(fail_on: Severity | None) -> dict[str, str]:
+        root = ElementTree.fromstring(render(golden_report(), OutputFormat.JUNIT,
+                                             RenderOptions(fail_on=fail_on)))
+        outcome = {}
+        for case in root.iter("testcase"):
+            kind = next((c.tag for c in case if c.tag in ("failure", "error")), "passed")
+            outcome[case.get("name")] = kind
+        assert root.get("tests") == str(len(outcome))
+        assert root.get("failures") == str(sum(v == "failure" for v in outcome.values()))
+        return outcome
+
+    default = cases(None)
+    assert default["Pod/payments/worker-0: Unhealthy"] == "failure"  # warning fails by default
+    assert default["ConfigMap/payments/legacy-flags: UnusedConfigMap"] == "passed"
+    assert default["fetch Secret"] == "error"
+    strict = cases(Severity.CRITICAL)
+    assert strict["Service/shop/cart: NoReadyEndpoints"] == "failure"
+    assert strict["Pod/shop/cart-7d4b9c8f5-x2x7k: CrashLoopBackOff"] == "passed"
+
+
+def test_junit_of_a_healthy_run_is_green() -> None:
+    from xml.etree import ElementTree
+
+    healthy = Report(findings=[], errors=[], source="s", analyzers=["pod", "service"],
+                     generated_at=GENERATED_AT)
+    root = ElementTree.fromstring(render(healthy, OutputFormat.JUNIT))
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "0")
+
+
+def test_markdown_keeps_cluster_text_inert() -> None:
+    markdown = render(golden_report(), OutputFormat.MARKDOWN)
+    assert "\\[bold\\]503\\[/bold\\]" in markdown
+    assert "<script" not in render(
+        Report(findings=[replace(_findings()[0], message="<script>alert(1)</script> | x")],
+               errors=[], source="s", analyzers=["pod"]),
+        OutputFormat.MARKDOWN,
+    )
+    table_rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert len(table_rows) == 1 + len(_findings())
+    assert all(line.count(" | ") == 3 for line in table_rows[1:])

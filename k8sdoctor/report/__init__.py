@@ -13,6 +13,7 @@ from enum import Enum
 from importlib import resources
 from typing import Any
 
+from k8sdoctor.analysis.finding import Severity
 from k8sdoctor.report.model import Report
 
 
@@ -20,12 +21,16 @@ from k8sdoctor.report.model import Report
 class RenderOptions:
     color: bool = False
     width: int = 80
+    fail_on: Severity | None = None
+    """The severity that fails the run (``--fail-on``), for formats that mark pass and fail."""
 
 
 class OutputFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
     YAML = "yaml"
+    MARKDOWN = "markdown"
+    JUNIT = "junit"
 
 
 def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
@@ -41,6 +46,14 @@ def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
         from k8sdoctor.report import yaml_
 
         return lambda report, _options: yaml_.render(report)
+    if fmt is OutputFormat.MARKDOWN:
+        from k8sdoctor.report import markdown
+
+        return markdown.render
+    if fmt is OutputFormat.JUNIT:
+        from k8sdoctor.report import junit
+
+        return junit.render
     raise ValueError(f"no renderer for {fmt}")
 
 
