@@ -3,8 +3,10 @@
 Log lines (and, for good measure, events and status messages) can carry credentials: a bearer
 token in a logged request, a password in a database URL, a private key dumped at start-up. Each
 pattern below replaces only the secret part with ``[REDACTED:<what>]`` and keeps the words around
-it, so the model still sees that, say, an authentication header was sent. Redaction is
-deliberately greedy: a false positive costs a little context, a false negative leaks a secret.
+it, so the model still sees that, say, an authentication header was sent. Redaction leans to
+caution (a value after ``password=`` goes, whatever it looks like) but reads prose as prose: in
+``needs credentials: "Failed to pull image`` or ``invalid token: signature expired`` the word
+after the colon starts a sentence, not a secret.
 """
 
 from __future__ import annotations
@@ -13,10 +15,20 @@ import re
 from collections.abc import Callable
 
 _SENSITIVE_KEY = (
-    r"(?:[A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey"
+    r"(?!(?:old)?pwd\b)"  # $PWD and $OLDPWD are directories
+    r"[A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey"
     r"|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth|accountkey"
-    r"|sharedaccesskey|sig))"
+    r"|sharedaccesskey|sig|cookie)"
 )
+_NOT_A_SECRET = (
+    r"(?![\"']?(?:\[REDACTED|(?:true|false|null|none|nil|yes|no|undefined|empty)\b"
+    r"|\*{3,}|<[^>\s]*>))"
+)
+"""Not already redacted, a flag (``automountServiceAccountToken: false``), a mask or a
+placeholder (``--from-literal=password=<value>``)."""
+_VALUE = r"[^\s\"',;&]{3,}"
+_PROSE = r"(?![A-Za-z]+\s+[A-Za-z(])"
+"""Not a word followed by another word: the start of a sentence rather than a value."""
 
 
 def _keep_prefix(label: str) -> Callable[[re.Match[str]], str]:
@@ -27,8 +39,8 @@ def _keep_prefix(label: str) -> Callable[[re.Match[str]], str]:
 _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(
-            r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----.*?"
-            r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
             re.DOTALL,
         ),
         "[REDACTED:private-key]",
@@ -38,7 +50,13 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         "[REDACTED:jwt]",
     ),
     (
-        re.compile(r"(?P<prefix>\b(?:bearer|token)\s+)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE),
+        re.compile(r"(?P<prefix>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE),
+        _keep_prefix("token"),
+    ),
+    (
+        # "token <value>" only when the value looks generated: "invalid token provided" is prose
+        re.compile(r"(?P<prefix>\btoken\s+)(?=[A-Za-z0-9\-._~+/]*\d)[A-Za-z0-9\-._~+/]{16,}=*",
+                   re.IGNORECASE),
         _keep_prefix("token"),
     ),
     (
@@ -46,20 +64,57 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         _keep_prefix("basic-auth"),
     ),
     (
-        re.compile(r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)", re.IGNORECASE),
+        # an Authorization header with another scheme, or none: "Authorization: ApiKey k3y..."
+        re.compile(
+            r"(?P<prefix>\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+            r"(?:(?!bearer\s|basic\s|token\s)[A-Za-z-]+\s+)?)"
+            rf"{_NOT_A_SECRET}{_PROSE}[^\s\"',;]{{8,}}",
+            re.IGNORECASE,
+        ),
+        _keep_prefix("token"),
+    ),
+    (
+        # user:password@ in a URL, the user possibly empty (redis://:password@host)
+        re.compile(r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.IGNORECASE),
         _keep_prefix("password"),
     ),
     (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"), "[REDACTED:aws-key]"),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "[REDACTED:gcp-api-key]"),
     (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), "[REDACTED:gcp-token]"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "[REDACTED:github-token]"),
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b"),
+     "[REDACTED:github-token]"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "[REDACTED:gitlab-token]"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[REDACTED:slack-token]"),
-    (re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}"), "[REDACTED:api-key]"),
+    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED:stripe-key]"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), "[REDACTED:huggingface-token]"),
+    (re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"), "[REDACTED:api-key]"),
     (
-        # "password": "hunter2" in JSON; password=hunter2, PASSWORD: hunter2, AccountKey=...;
+        # "password": "two words" in JSON or a Python repr: the whole quoted value
         re.compile(
-            rf"(?P<prefix>[\"']?\b{_SENSITIVE_KEY}[\"']?\s*[:=]\s*[\"']?)"
-            r"(?![\"']?\[REDACTED)[^\s\"',;&]{3,}",
+            rf"(?P<prefix>(?P<quote>[\"'])\b{_SENSITIVE_KEY}(?P=quote)\s*:\s*(?P<open>[\"']))"
+            rf"{_NOT_A_SECRET}(?:\\.|(?!(?P=open)).)+",
+            re.IGNORECASE,
+        ),
+        _keep_prefix("secret"),
+    ),
+    (
+        # PASSWORD=hunter2, PASSWORD="two words", AccountKey=...;, ?sig=...&, --password=...
+        re.compile(rf"(?P<prefix>\b{_SENSITIVE_KEY}\s*=\s*){_NOT_A_SECRET}"
+                   rf"(?:\"[^\"\n]+\"|'[^'\n]+'|{_VALUE})", re.IGNORECASE),
+        _keep_prefix("secret"),
+    ),
+    (
+        # password: hunter2, X-Api-Key: ..., but not "needs credentials: Failed to pull"
+        re.compile(
+            rf"(?P<prefix>\b{_SENSITIVE_KEY}\s*:\s*[\"']?){_NOT_A_SECRET}{_PROSE}{_VALUE}",
+            re.IGNORECASE,
+        ),
+        _keep_prefix("secret"),
+    ),
+    (
+        # a command-line flag and its value: --password hunter2, --token abc.def
+        re.compile(
+            rf"(?P<prefix>(?<!\S)--{_SENSITIVE_KEY}\s+[\"']?){_NOT_A_SECRET}(?!-){_VALUE}",
             re.IGNORECASE,
         ),
         _keep_prefix("secret"),

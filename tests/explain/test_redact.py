@@ -12,6 +12,10 @@ _JWT = "eyJhbGciOiJIUzI1NiJ9" + "." + "eyJzdWIiOiJhZG1pbiJ9" + "." + "dBjftJeZ4C
 _AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
 _GCP_KEY = "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
 _GITHUB = "ghp_" + "a" * 36
+_GITHUB_FINE_GRAINED = "github_pat_" + "11ABCDEFG0" * 2 + "_" + "x" * 59
+_GITLAB = "glpat-" + "Zx8y7W6v5U4t3S2r1Q0p"
+_STRIPE = "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+_PGP_KEY = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGXk\n-----END PGP PRIVATE KEY BLOCK-----"
 _PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n"
     "4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u\n"
@@ -43,6 +47,22 @@ _PRIVATE_KEY = (
         (f"pushing with {_GITHUB}", _GITHUB, "[REDACTED:github-token]"),
         (f"loaded key\n{_PRIVATE_KEY}\nstarting", "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo",
          "[REDACTED:private-key]\nstarting"),
+        ("connecting to redis://:s3cretpass@redis-master:6379/0", "s3cretpass",
+         "redis://:[REDACTED:password]@redis-master:6379/0"),
+        ('{"user": "app", "password": "correct horse battery staple"}', "horse battery",
+         '"password": "[REDACTED:secret]"}'),
+        ('export DB_PASSWORD="two words"; exec app', "two words",
+         "DB_PASSWORD=[REDACTED:secret]; exec app"),
+        ("exec migrate --password hunter2 --user app", "hunter2",
+         "--password [REDACTED:secret] --user app"),
+        ("refresh token 9f3ac1d2e4b5a6c7d8e9f0a1 expired", "9f3ac1d2e4b5a6c7d8e9f0a1",
+         "refresh token [REDACTED:token] expired"),
+        ("Authorization: ApiKey a1b2c3d4e5f6g7h8", "a1b2c3d4e5f6g7h8", "Authorization: ApiKey "),
+        ("Cookie: sessionid=8a7b6c5d4e; theme=dark", "8a7b6c5d4e", "; theme=dark"),
+        (f"cloning with {_GITHUB_FINE_GRAINED}", _GITHUB_FINE_GRAINED, "[REDACTED:github-token]"),
+        (f"CI_JOB_TOKEN unset, using {_GITLAB}", _GITLAB, "[REDACTED:gitlab-token]"),
+        (f"charging with {_STRIPE}", _STRIPE, "[REDACTED:stripe-key]"),
+        (f"key\n{_PGP_KEY}\ndone", "lQOYBGXk", "[REDACTED:private-key]\ndone"),
     ],
 )
 def test_secret_is_redacted_and_context_kept(line: str, secret: str, kept: str) -> None:
@@ -63,6 +83,15 @@ def test_a_truncated_private_key_is_still_redacted() -> None:
         "Error: connect ECONNREFUSED 10.96.12.40:5432",
         "listening on :8080, author=jane",
         "2026-11-20T09:58:01Z INFO starting worker pool size=8",
+        "cannot pull image: the repository does not exist or needs credentials: "
+        '"Failed to pull image \\"registry.example/app:1\\""',
+        "error: invalid token: signature is invalid",
+        "invalid token provided by client; auth: failed for user app",
+        "server message: insufficient_scope: authorization failed",
+        'MountVolume.SetUp failed for volume "certs" : secret "shop-tls" not found',
+        "automountServiceAccountToken: false, tokens=512",
+        "PWD=/usr/src/app OLDPWD=/",
+        "kubectl create secret generic db --from-literal=password=<value>",
     ],
 )
 def test_ordinary_log_lines_pass_unchanged(line: str) -> None:
