@@ -5,9 +5,11 @@ by tokens such as ``name-3f9a1c2b`` or ``ip-77d0e415``, derived with a keyed HMA
 value always gives the same token for this user (the cache still hits across runs) while the
 tokens reveal nothing to the server. ``restore`` turns the tokens in the model's answer back into
 the real values. The values come from the cluster state (every object's name and namespace, the
-names pods reference, label values, image registries) and from patterns (IPs, dotted hostnames)
-for those the state does not know. Well-known public names (``kube-system``, ``docker.io``...)
-are kept: they identify nobody and help the model.
+names pods reference, label values, container and volume names, image registries) and from
+patterns (IPs, host names ending in a known top-level domain) for those the state does not know.
+Public names (``kube-system``, ``docker.io``, ``nvidia.com/gpu``) and words every cluster uses
+(a container named ``app``, a label ``tier: backend``) are kept: they identify nobody, and
+masking a word would mask it in every message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from k8sdoctor.cluster.state import ClusterState
 
@@ -29,22 +32,55 @@ PUBLIC_NAMES = frozenset({
     "kube-root-ca.crt", "kube-dns", "coredns", "kube-proxy", "localhost",
 })
 PUBLIC_HOSTS = frozenset({
-    "docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io",
-    "k8s.gcr.io", "registry.k8s.io", "mcr.microsoft.com", "public.ecr.aws", "nvcr.io",
-    "github.com", "cluster.local",
+    "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io", "k8s.gcr.io",
+    "mcr.microsoft.com", "public.ecr.aws", "nvcr.io", "cluster.local", "eks.amazonaws.com",
+    "cloud.google.com", "kubernetes.azure.com",
 })
-PUBLIC_HOST_SUFFIXES = (".kubernetes.io", ".k8s.io")
-_COMMON_LABEL_VALUES = frozenset({
+PUBLIC_DOMAINS = (
+    "kubernetes.io", "k8s.io", "docker.io", "docker.com", "github.com", "nvidia.com", "amd.com",
+    "intel.com", "helm.sh", "cert-manager.io", "istio.io", "linkerd.io", "prometheus.io",
+    "coreos.com", "argoproj.io", "fluxcd.io", "karpenter.sh", "cilium.io", "projectcalico.org",
+    "kyverno.io", "traefik.io", "openshift.io",
+)
+"""Domains (and their subdomains) of public projects and vendors: the prefixes of well-known
+label keys, API groups and extended resources (``nvidia.com/gpu``). Only domains whose
+subdomains all belong to their owner: never a cloud's customer endpoints (``amazonaws.com``)."""
+_GENERIC_NAMES = frozenset({
     "true", "false", "yes", "no", "on", "off", "enabled", "disabled", "none", "null",
     "latest", "stable", "canary", "primary", "secondary", "main", "master", "backend",
-    "frontend", "server", "client", "api", "web", "db", "database", "cache", "worker",
-    "controller", "Helm", "helm", "Tiller", "kustomize",
+    "frontend", "server", "client", "api", "app", "web", "db", "database", "cache", "worker",
+    "controller", "manager", "operator", "agent", "proxy", "sidecar", "init", "job", "cron",
+    "webhook", "gateway", "ingress", "egress", "queue", "scheduler", "report", "trainer",
+    "general", "system", "platform", "infra", "infrastructure", "monitoring", "logging",
+    "metrics", "storage", "network", "networking", "security", "batch", "gpu", "cpu",
+    "production", "prod", "staging", "stage", "development", "dev", "test", "testing", "qa",
+    "linux", "windows", "amd64", "arm64", "spot", "on-demand", "internal", "external",
+    "public", "private", "data", "config", "certs", "tls", "tmp", "logs", "root", "home",
+    "registry", "docker",
+    "Helm", "helm", "Tiller", "kustomize",
 })
+"""Label values, container and volume names that are words every cluster uses: kept, since
+masking them would also mask the same word in every message."""
+_PUBLIC_LABEL_KEYS = frozenset({
+    "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
+    "node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type",
+    "topology.kubernetes.io/region", "topology.kubernetes.io/zone",
+    "app.kubernetes.io/managed-by", "app.kubernetes.io/component",
+})
+"""Label keys whose values are a public vocabulary (an OS, a zone, an instance type)."""
 _TLDS = frozenset({
-    "com", "net", "org", "io", "dev", "app", "cloud", "ai", "co", "local", "internal", "lan",
-    "corp", "example", "test", "eu", "us", "uk", "de", "fr", "nl", "ch", "jp", "cn", "in", "info",
-    "biz", "me", "sh", "tech", "aws", "azure", "gcp",
+    # generic and common country-code top-level domains
+    "com", "net", "org", "io", "dev", "app", "cloud", "ai", "co", "info", "biz", "me", "tech",
+    "xyz", "online", "site", "services", "systems", "solutions", "digital", "gov", "edu", "mil",
+    "int", "eu", "us", "uk", "de", "fr", "nl", "ch", "at", "be", "se", "no", "dk", "fi", "ie",
+    "it", "es", "pt", "pl", "cz", "ru", "ua", "tr", "il", "in", "jp", "cn", "kr", "tw", "hk",
+    "sg", "au", "nz", "ca", "mx", "br", "ar", "za",
+    # names used for private networks
+    "local", "internal", "lan", "corp", "intra", "intranet", "private", "home", "localdomain",
+    "example", "test", "invalid", "aws", "azure", "gcp",
 })
+"""The last label that makes a dotted word a host name. ``resources.limits.memory`` or
+``java.net.ConnectException`` is not one."""
 _FILE_SUFFIXES = frozenset({
     "py", "js", "ts", "go", "rs", "rb", "java", "jar", "class", "so", "yaml", "yml", "json",
     "toml", "ini", "cfg", "conf", "log", "txt", "md", "html", "xml", "crt", "pem", "key", "sh",
@@ -108,7 +144,7 @@ class Anonymizer:
         self.add("ns", namespaces)
         self.add("name", names)
         self.add("registry", registries)
-        self.add("label", (v for v in labels if _is_private_label_value(v)))
+        self.add("label", (v for v in labels if _is_identifying(v)))
 
     # -- masking --------------------------------------------------------------------------------
 
@@ -174,14 +210,14 @@ class Anonymizer:
 
     def _mask_host(self, host: str) -> str:
         lowered = host.lower()
-        if lowered in PUBLIC_HOSTS or lowered.endswith(PUBLIC_HOST_SUFFIXES):
+        if is_public_host(lowered):
             return host
         if cluster_dns := _CLUSTER_DNS.search(lowered):
             # In-cluster DNS (web.shop.svc.cluster.local): mask the service and namespace parts.
             head = host[:cluster_dns.start()].split(".")
             return ".".join(self._mask_dns_label(p) for p in head) + host[cluster_dns.start():]
-        labels = lowered.split(".")
-        if labels[-1] in _FILE_SUFFIXES or (len(labels) < 3 and labels[-1] not in _TLDS):
+        top = lowered.rsplit(".", 1)[-1]
+        if top in _FILE_SUFFIXES or top not in _TLDS:
             return host
         return self.token("host", host)
 
@@ -191,15 +227,25 @@ class Anonymizer:
         return self.token("name", label)
 
 
-def _is_private_label_value(value: str) -> bool:
+def is_public_host(host: str) -> bool:
+    """A registry or domain of a public project or vendor, which identifies nobody."""
+    host = host.lower()
+    return host in PUBLIC_HOSTS or any(
+        host == domain or host.endswith(f".{domain}") for domain in PUBLIC_DOMAINS
+    )
+
+
+def _is_identifying(value: str) -> bool:
+    """A label value, container or volume name that may say whose cluster this is."""
     return (
         len(value) >= 3
-        and value not in _COMMON_LABEL_VALUES
+        and value not in _GENERIC_NAMES
         and not re.fullmatch(r"v?[\d.]+", value)
     )
 
 
 def _collect(state: ClusterState) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Namespaces, names, label values and image registries of every object in ``state``."""
     namespaces: set[str] = set()
     names: set[str] = set()
     labels: set[str] = set()
@@ -212,11 +258,15 @@ def _collect(state: ClusterState) -> tuple[set[str], set[str], set[str], set[str
             else:
                 names.add(meta.get("name", ""))
             namespaces.add(meta.get("namespace") or "")
-            labels.update(str(v) for v in (meta.get("labels") or {}).values())
+            labels.update(str(value) for key, value in (meta.get("labels") or {}).items()
+                          if key not in _PUBLIC_LABEL_KEYS)
             for ref in meta.get("ownerReferences") or ():
                 names.add(ref.get("name", ""))
             names.update(_referenced_names(obj.get("spec")))
-            registries.update(_registries(obj))
+            pod_spec = _pod_spec(obj)
+            names.update(name for name in _container_and_volume_names(pod_spec)
+                         if _is_identifying(name))
+            registries.update(_registries(pod_spec))
     return namespaces, names, labels, registries
 
 
@@ -237,23 +287,48 @@ def _referenced_names(node: Any, parent_key: str = "") -> Iterator[str]:
             yield from _referenced_names(item, parent_key)
 
 
-def _registries(obj: Mapping[str, Any]) -> Iterator[str]:
-    """Registry hosts of the images a pod (or workload template) runs."""
+def _pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod spec of a Pod, of a workload's template, or of a CronJob's job template."""
     spec = obj.get("spec") or {}
-    template = (spec.get("template") or {}).get("spec") or spec
+    if "jobTemplate" in spec:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = spec.get("template")
+    return (template.get("spec") or {}) if isinstance(template, Mapping) else spec
+
+
+def _containers(pod_spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     for field in ("initContainers", "containers", "ephemeralContainers"):
-        for container in template.get(field) or ():
-            if isinstance(container, Mapping) and (host := image_registry(container.get("image"))):
+        for container in pod_spec.get(field) or ():
+            if isinstance(container, Mapping):
+                yield container
+
+
+def _container_and_volume_names(pod_spec: Mapping[str, Any]) -> Iterator[str]:
+    yield from (str(c.get("name") or "") for c in _containers(pod_spec))
+    for volume in pod_spec.get("volumes") or ():
+        if isinstance(volume, Mapping):
+            yield str(volume.get("name") or "")
+
+
+def _registries(pod_spec: Mapping[str, Any]) -> Iterator[str]:
+    """Registry hosts of the images a pod spec runs, with their port and without it: the
+    ``myregistry`` of ``myregistry:5000`` has no dot for the host-name pattern to find."""
+    for container in _containers(pod_spec):
+        if registry := image_registry(container.get("image")):
+            yield registry
+            host = urlsplit(f"//{registry}").hostname or ""
+            if "." in host or _is_identifying(host):
                 yield host
 
 
 def image_registry(image: object) -> str | None:
-    """The registry host of an image reference, None for Docker Hub's short form."""
+    """The private registry host of an image reference: None for Docker Hub's short form and
+    for public registries."""
     if not isinstance(image, str) or "/" not in image:
         return None
     first = image.split("/", 1)[0]
     if "." in first or ":" in first or first == "localhost":
-        return None if first.lower() in PUBLIC_HOSTS else first
+        return None if is_public_host(first) else first
     return None
 
 

@@ -49,8 +49,17 @@ def three_causes_findings(three_causes_state: ClusterState) -> list[Finding]:
     return analyze(three_causes_state)
 
 
+PUBLIC_LABEL_KEYS = frozenset({
+    "kubernetes.io/arch", "kubernetes.io/os", "topology.kubernetes.io/zone",
+    "node.kubernetes.io/instance-type", "pod-template-hash",
+    "endpointslice.kubernetes.io/managed-by",
+})
+"""Label keys whose values identify nobody (an architecture, a zone, a hash)."""
+
+
 def identifiers(state: ClusterState) -> set[str]:
-    """Every object name, namespace and IP address in ``state``: what must never be sent."""
+    """Every object name, namespace, label value, container name, image registry and IP address
+    in ``state``: what must never be sent."""
     found: set[str] = set()
 
     def walk(node: object) -> None:
@@ -68,6 +77,13 @@ def identifiers(state: ClusterState) -> set[str]:
             meta = obj["metadata"]
             found.add(meta["name"])
             found.add(meta.get("namespace") or meta["name"])
+            found.update(value for key, value in (meta.get("labels") or {}).items()
+                         if key not in PUBLIC_LABEL_KEYS)
+            for container in (obj.get("spec") or {}).get("containers") or ():
+                found.add(container["name"])
+                registry = container["image"].split("/")[0]
+                if "." in registry and registry not in ("docker.io", "registry.k8s.io"):
+                    found.add(registry)
             walk(obj.get("status"))
             walk(obj.get("spec"))
             walk(obj.get("endpoints"))

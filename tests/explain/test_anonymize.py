@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import datetime, timezone
 
 import pytest
 
+from k8sdoctor.cluster.state import ClusterState
 from k8sdoctor.explain.anonymize import Anonymizer, image_registry, load_or_create_key
 
 from .conftest import identifiers, leaked
@@ -81,10 +83,51 @@ def test_values_the_state_does_not_name_are_caught_by_shape(anonymizer, text, hi
         "label app.kubernetes.io/name, taint node-role.kubernetes.io/control-plane",
         "listening on 0.0.0.0:8080 and 127.0.0.1:9090 since 10:00:00",
         "exit code 137 (OOMKilled) after 12 restarts",
+        "0/3 nodes are available: 3 Insufficient nvidia.com/gpu, 1 Insufficient amd.com/gpu",
+        "requests exceed resources.limits.memory; see spec.template.spec.containers",
+        "java.net.UnknownHostException at org.postgresql.Driver.connect",
+        "acme.cert-manager.io/http01-edit-in-place, monitoring.coreos.com/v1",
     ],
 )
 def test_public_and_generic_text_is_kept(anonymizer, text) -> None:
     assert anonymizer.mask(text) == text
+
+
+CRON_JOB = {
+    "apiVersion": "batch/v1", "kind": "CronJob",
+    "metadata": {"name": "settlement-report", "namespace": "payments",
+                 "uid": "0b7c1f2e-4d5a-4e6b-9c8d-7e6f5a4b3c2d",
+                 "creationTimestamp": "2026-11-01T08:00:00Z",
+                 "labels": {"tier": "batch", "team": "treasury-ops",
+                            "kubernetes.io/os": "linux"}},
+    "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+        "restartPolicy": "Never",
+        "containers": [
+            {"name": "report", "image": "nexus-prod:5000/finance/settlement:3.1.0"},
+            {"name": "ledger-exporter",
+             "image": "artifacts.treasury.example/tools/exporter:1.2"},
+        ],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }}}}},
+}
+
+
+def test_registries_labels_and_containers_of_a_cron_job_are_masked() -> None:
+    state = ClusterState({"CronJob": [CRON_JOB]},
+                         now=datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))
+    anonymizer = Anonymizer(KEY)
+    anonymizer.add_state(state)
+    text = ('dial tcp: lookup nexus-prod on 10.96.0.10:53: no such host; pulling '
+            '"nexus-prod:5000/finance/settlement:3.1.0" for container ledger-exporter '
+            "(team treasury-ops, tier batch, os linux); container report of job settlement-report "
+            "exited")
+
+    masked = anonymizer.mask(text)
+
+    for hidden in ("nexus-prod", "ledger-exporter", "treasury-ops", "settlement-report"):
+        assert hidden not in masked
+    assert "tier batch, os linux); container report of job name-" in masked
+    assert anonymizer.restore(masked) == text
 
 
 def test_masking_is_idempotent_and_restore_leaves_foreign_tokens(anonymizer) -> None:
