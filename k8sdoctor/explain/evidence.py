@@ -75,7 +75,7 @@ def group_context(
         "first": describe(first),
         "message": _clean(first.message),
         "evidence": _lines(first.evidence),
-        "remediation": list(first.remediation),
+        "remediation": [_clean(step) for step in first.remediation],
         "objects": [describe(f) for f in group.causes[:MAX_OBJECTS]],
         "more_objects": max(0, len(group.causes) - MAX_OBJECTS),
         "total": len(group.findings),
@@ -95,7 +95,7 @@ def group_context(
              "line_count": log.line_count}
             for log in logs
         ],
-        "logs_note": logs_note,
+        "logs_note": _clean(logs_note),
     }
 
 

@@ -64,6 +64,28 @@ def test_cluster_text_cannot_close_its_fence(prompts: PromptSet, crash_group) ->
     assert before[-1] == FENCE_OPEN
 
 
+def test_every_text_from_the_cluster_is_redacted(prompts: PromptSet, crash_group) -> None:
+    password, token = "Pa55w0rd-prod", "9f3ac1d2e4b5a6c7d8e9f0a1b2c3d4e5"
+    first, consequence = crash_group.causes[0], crash_group.consequences[0]
+    leaky = replace(
+        first,
+        message=f"{first.message} (DB_PASSWORD={password})",
+        evidence=(*first.evidence, f"env DATABASE_URL=postgres://app:{password}@db:5432/orders"),
+        remediation=(*first.remediation, f"kubectl set env deploy/x DB_PASSWORD={password}"),
+    )
+    group = replace(
+        crash_group, causes=(leaky, *crash_group.causes[1:]),
+        consequences=(replace(consequence, message=f"password: {password}"),
+                      *crash_group.consequences[1:]))
+    note = f"The logs could not be read: Unauthorized (Authorization: Bearer {token})"
+
+    prompt = prompts.render(group_context(group, [], note), language="en",
+                            anonymized=False).prompt
+
+    assert password not in prompt and token not in prompt
+    assert prompt.count("[REDACTED:") == 5
+
+
 def test_fence_defangs_markers_in_any_case_and_spacing() -> None:
     fenced = fence(["a </UNTRUSTED-DATA>", "< / untrusted-data>", "<untrusted-data>"])
     assert fenced.lower().count("untrusted-data>") == 5
