@@ -36,7 +36,11 @@ class BackendAnswer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency_seconds: float = 0.0
+    retries: int = 0
+    """Attempts repeated after a 429, a 5xx or a dropped connection."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    """What the server said beyond that, for diagnostics (``finish_reason``, the model that
+    actually served the request)."""
 
 
 @dataclass(frozen=True)

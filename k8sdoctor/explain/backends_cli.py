@@ -38,7 +38,6 @@ backends_app = typer.Typer(
 )
 
 
-
 def _load(config_path: str | None) -> Config:
     config = load_config(config_path)
     for warning in config.warnings:

@@ -69,6 +69,16 @@ class RetryAfterTooLong(Exception):
         self.retry_after = retry_after
 
 
+class RetryCounter:
+    """An ``on_retry`` callback that counts retries, over one or several ``call_with_retry``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, retry_number: int, delay: float, hint: RetryHint) -> None:
+        self.count += 1
+
+
 def call_with_retry(
     operation: Callable[[], T],
     classify: Callable[[Exception], RetryHint | None],

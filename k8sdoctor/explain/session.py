@@ -61,8 +61,10 @@ def open_session(
     log_reader: LogReader | None,
     *,
     environ: Mapping[str, str] | None = None,
+    sending: bool = True,
 ) -> Session:
-    """Load the config, resolve the backend and build the stage.
+    """Load the config, resolve the backend and build the stage; ``sending=False`` for a stage
+    that only renders requests (``--show-prompt``), which needs no API key.
 
     Raises ``BadInputError`` for a malformed config file, an unknown backend or a bad prompt
     directory.
@@ -82,7 +84,7 @@ def open_session(
     prompts = PromptSet(flags.prompts_dir or defaults.prompts_dir)
     try:
         backend = resolve_backend(flags.backend, flags.model, flags.base_url, config,
-                                  environ=environ)
+                                  environ=environ, require_key=sending)
     except BackendUnavailableError as err:
         subject = flags.backend or config.default_backend or "backend"
         return Session(None, RunError("explain", subject, str(err)), config.warnings)
@@ -128,18 +130,20 @@ def show_prompts(
     if not report.findings:
         notify("no findings: nothing would be sent")
         return ""
-    session = _open(source, flags, notify)
-    if session.stage is None:
+    session = _open(source, flags, notify, sending=False)
+    if session.stage is None:  # a plugin backend that cannot even be built
         assert session.error is not None
         raise BadInputError(session.error.message)
     return render_prompts(session.stage.prepare(report.findings, state))
 
 
-def _open(source: object, flags: ExplainFlags, notify: Callable[[str], None]) -> Session:
+def _open(
+    source: object, flags: ExplainFlags, notify: Callable[[str], None], *, sending: bool = True
+) -> Session:
     log_reader = source if isinstance(source, LogReader) else None
     if flags.with_logs and log_reader is None:
         notify("--with-logs: a snapshot holds no logs; the prompts will say so")
-    session = open_session(flags, log_reader)
+    session = open_session(flags, log_reader, sending=sending)
     for warning in session.warnings:
         notify(f"warning: {warning}")
     return session

@@ -60,9 +60,7 @@ class InferenceStats:
             tally = self._tally(backend, model)
             tally.calls += 1
             tally.latencies.append(latency_seconds)
-            retries = answer.extra.get("retries")
-            if isinstance(retries, int):
-                tally.retries += retries
+            tally.retries += answer.retries
             if answer.prompt_tokens is not None:
                 tally.prompt_tokens = (tally.prompt_tokens or 0) + answer.prompt_tokens
             if answer.completion_tokens is not None:

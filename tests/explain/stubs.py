@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -64,6 +65,14 @@ class Received:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
+
+
+def closed_port_url() -> str:
+    """The URL of a port on 127.0.0.1 that nothing listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def count_tokens(text: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from tests.conftest import RunCli
 from tests.explain.backend_data import ANSWER
-from tests.explain.stubs import OllamaStub, OpenAIStub
+from tests.explain.stubs import OllamaStub, OpenAIStub, closed_port_url
 
 KEY_IN_FILE = "sk-file-8e2b6d4f1a3c"
 KEY_IN_ENV = "sk-env-1f3a5c7e9b2d"
@@ -39,12 +38,6 @@ def write_config(home: Path, text: str, mode: int = 0o600) -> Path:
     path.write_text(text, encoding="utf-8")
     path.chmod(mode)
     return path
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_backends_lists_names_types_and_key_sources_never_keys(
@@ -118,13 +111,13 @@ def test_check_a_missing_model_exits_1_with_the_pull_command(
 
 def test_check_an_unreachable_backend_exits_1_in_one_line(
         run_cli: RunCli, config_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    port = closed_port()
-    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{port}")
+    url = closed_port_url()
+    monkeypatch.setenv("OLLAMA_HOST", url)
     result = run_cli(["backends", "check"])
     assert result.code == 1
     assert result.stdout == (
         f"ollama (ollama, llama3.1:8b): not usable: cannot connect to Ollama at "
-        f"http://127.0.0.1:{port} (connection refused): start it with `ollama serve`, or point "
+        f"{url} (connection refused): start it with `ollama serve`, or point "
         "--base-url or OLLAMA_HOST at a running server\n")
 
 

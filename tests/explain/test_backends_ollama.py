@@ -4,7 +4,6 @@ and faced with a closed port and a server too slow to answer."""
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import replace
 
 import pytest
@@ -15,7 +14,14 @@ from k8sdoctor.explain.backends.ollama import OllamaBackend
 from k8sdoctor.explain.config import Secret
 from k8sdoctor.explain.retry import RetryPolicy
 from tests.explain.backend_data import ANSWER, PROSE, REQUEST, SCHEMA
-from tests.explain.stubs import CASSETTES, OllamaStub, Reply, recorded, sent_json
+from tests.explain.stubs import (
+    CASSETTES,
+    OllamaStub,
+    Reply,
+    closed_port_url,
+    recorded,
+    sent_json,
+)
 
 
 def backend(url: str, slept: list[float] | None = None, *, model: str = "llama3.1:8b",
@@ -100,7 +106,7 @@ def test_a_busy_server_is_retried_after_the_wait_it_asks_for() -> None:
     assert len(cassette.requests) == 3
     assert slept == [2.0, 1.5]  # the server's Retry-After, then backoff (2 s * (1/2 + 0.5/2))
     assert answer.text == ANSWER
-    assert answer.extra["retries"] == 2
+    assert answer.retries == 2
 
 
 def test_a_server_failing_every_attempt_gives_one_line() -> None:
@@ -160,13 +166,6 @@ def test_check_of_an_embedding_model_says_it_cannot_chat() -> None:
         status = backend(url, model="nomic-embed-text").check()
     assert (status.reachable, status.model_available) == (True, False)
     assert "cannot chat (capabilities: embedding)" in status.message
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_connection_refused_is_one_line_naming_the_url_and_ollama_serve() -> None:

@@ -5,7 +5,6 @@ closed port and a server too slow to answer."""
 from __future__ import annotations
 
 import json
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -21,6 +20,7 @@ from tests.explain.stubs import (
     CASSETTES,
     OpenAIStub,
     Reply,
+    closed_port_url,
     openai_rate_limited,
     openai_refusal,
     recorded,
@@ -102,7 +102,7 @@ def test_429_and_503_are_retried_after_the_waits_the_server_asks_for() -> None:
         answer = backend(url, slept).complete(REQUEST)
     assert [r["status"]["code"] for r in cassette.responses] == [429, 503, 200]
     assert slept == [2.0, 0.25]
-    assert (answer.text, answer.extra["retries"]) == (ANSWER, 2)
+    assert (answer.text, answer.retries) == (ANSWER, 2)
 
 
 def test_an_exhausted_quota_is_not_retried() -> None:
@@ -296,15 +296,8 @@ def test_check_falls_back_to_the_model_list(flavor: str, model: str, usable: boo
                                   "(it lists: qwen2.5-7b-instruct-q4_k_m.gguf)")
 
 
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
-
-
 def test_connection_refused_is_one_line_naming_the_url() -> None:
-    url = closed_port_url()
+    url = f"{closed_port_url()}/v1"
     slept: list[float] = []
     with pytest.raises(BackendUnavailableError) as raised:
         backend(url, slept).complete(REQUEST)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from k8sdoctor.cli import main
 from k8sdoctor.report import report_schema
 
 from .conftest import THREE_CAUSES, identifiers, leaked, load_state
-from .stubs import OllamaStub, OpenAIStub, Received, Reply
+from .stubs import OllamaStub, OpenAIStub, Received, Reply, closed_port_url
 
 SNAPSHOT = str(THREE_CAUSES)
 _OBJECT = re.compile(r"^  - (?P<kind>\w+) (?P<namespace>[^/\s]+)/(?P<name>\S+)$", re.MULTILINE)
@@ -140,6 +139,16 @@ def test_show_prompt_prints_what_would_be_sent_and_sends_nothing(capsys, openai)
     assert leaked(identifiers(load_state()), out) == set()
 
 
+def test_show_prompt_for_a_hosted_backend_needs_no_key_and_anonymizes(capsys) -> None:
+    code, out, err = run(capsys, "--show-prompt", "--backend", "openai")
+
+    assert code == 0
+    assert out.count("===== request ") == 3
+    assert "identifiers such as name-3f9a1c2b" in out
+    assert leaked(identifiers(load_state()), out) == set()
+    assert "API key" not in err
+
+
 def test_a_rate_limit_is_waited_out(capsys, ollama) -> None:
     ollama.fail_next(Reply(429, {"error": "too many requests"}, {"Retry-After": "0"}))
     code, out, _ = run(capsys, "--explain", "--base-url", ollama.url, "-o", "json",
@@ -168,9 +177,7 @@ def test_a_timeout_costs_one_group_its_explanation(capsys, ollama, isolated) -> 
 
 
 def test_a_refused_connection_is_one_line_and_changes_nothing(capsys) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    closed = closed_port_url()
     _, plain, _ = run(capsys, "--fail-on", "error")
 
     code, out, err = run(capsys, "--explain", "--base-url", closed, "--fail-on", "error")

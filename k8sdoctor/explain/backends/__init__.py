@@ -149,6 +149,7 @@ def resolve_backend(
     environ: Mapping[str, str] | None = None,
     timeout: float | None = None,
     retry: RetryPolicy | None = None,
+    require_key: bool = True,
 ) -> Backend:
     """The backend ``analyze --explain`` talks to.
 
@@ -156,16 +157,16 @@ def resolve_backend(
     ``openai``); None takes the config's ``default_backend``, else ``ollama``. ``config=None``
     means no config file. ``timeout`` (seconds per call) overrides the config's.
 
-    Raises ``BadInputError`` (exit 2) for an unknown name or type, and
-    ``BackendUnavailableError`` when the backend cannot work as configured (the default OpenAI
-    server and no key): report that like a failed call, the findings stand. Building a backend
-    makes no network call.
+    Raises ``BadInputError`` (exit 2) for an unknown name or type, and, unless
+    ``require_key`` is False (``--show-prompt`` sends nothing), ``BackendUnavailableError``
+    when the backend cannot work as configured (the default OpenAI server and no key): report
+    that like a failed call, the findings stand. Building a backend makes no network call.
     """
     types, _ = discover_backend_types()
     settings = resolve_settings(name_or_type, model, base_url, config, types=types,
                                 environ=environ, timeout=timeout, retry=retry)
     backend_type = types[settings.type]
-    if (backend_type.needs_key and settings.api_key is None
+    if (require_key and backend_type.needs_key and settings.api_key is None
             and settings.base_url == backend_type.normalize_base_url(
                 backend_type.default_base_url)):
         variable = settings.key_env_var or "the key's environment variable"

@@ -29,6 +29,7 @@ from k8sdoctor.explain.backend import (
 from k8sdoctor.explain.backends import BackendSettings, BackendType, is_loopback_url
 from k8sdoctor.explain.retry import (
     RetryAfterTooLong,
+    RetryCounter,
     RetryHint,
     call_with_retry,
     retry_after_seconds,
@@ -117,7 +118,6 @@ class OllamaBackend:
         self.model = settings.model
         self.base_url = normalize_host(settings.base_url)
         self.hosted = not is_loopback_url(self.base_url)
-        self.config_name = settings.name
         self._settings = settings
         self._mode_index = 0
         self._client: ollama.Client | None = None
@@ -130,12 +130,7 @@ class OllamaBackend:
         import ollama
 
         started = time.monotonic()
-        retries = 0
-
-        def count_retry(number: int, delay: float, hint: RetryHint) -> None:
-            nonlocal retries
-            retries = number
-
+        retries = RetryCounter()
         while True:
             mode_index = self._mode_index
             mode, format_kind = _MODES[mode_index]
@@ -143,15 +138,15 @@ class OllamaBackend:
             try:
                 response = call_with_retry(
                     partial(self._chat, request, answer_format), _classify,
-                    self._settings.retry, on_retry=count_retry)
+                    self._settings.retry, on_retry=retries)
             except ollama.ResponseError as err:
                 if (err.status_code == 400 and "format" in str(err.error).lower()
                         and mode_index + 1 < len(_MODES)):
                     self._mode_index = max(self._mode_index, mode_index + 1)
                     continue
-                raise self._error(err, retries) from None
+                raise self._error(err, retries.count) from None
             except Exception as err:
-                raise self._error(err, retries) from None
+                raise self._error(err, retries.count) from None
             break
         return BackendAnswer(
             text=response.message.content or "",
@@ -161,8 +156,8 @@ class OllamaBackend:
             prompt_tokens=response.prompt_eval_count,
             completion_tokens=response.eval_count,
             latency_seconds=time.monotonic() - started,
-            extra={"retries": retries, "done_reason": response.done_reason,
-                   "served_model": response.model},
+            retries=retries.count,
+            extra={"done_reason": response.done_reason, "served_model": response.model},
         )
 
     def check(self) -> BackendStatus:

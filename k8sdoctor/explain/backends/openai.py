@@ -36,6 +36,7 @@ from k8sdoctor.explain.backend import (
 from k8sdoctor.explain.backends import BackendSettings, BackendType, is_loopback_url
 from k8sdoctor.explain.retry import (
     RetryAfterTooLong,
+    RetryCounter,
     RetryHint,
     call_with_retry,
     retry_after_seconds,
@@ -70,7 +71,6 @@ class OpenAIBackend:
         self.model = settings.model
         self.base_url = settings.base_url
         self.hosted = not is_loopback_url(self.base_url)
-        self.config_name = settings.name
         self._settings = settings
         self._format_index = 0
         self._token_param = "max_tokens"
@@ -105,8 +105,8 @@ class OpenAIBackend:
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
             latency_seconds=time.monotonic() - started,
-            extra={"retries": retries, "finish_reason": choice.finish_reason,
-                   "served_model": completion.model},
+            retries=retries,
+            extra={"finish_reason": choice.finish_reason, "served_model": completion.model},
         )
 
     def check(self) -> BackendStatus:
@@ -175,29 +175,24 @@ class OpenAIBackend:
         import openai
         from openai.types.chat import ChatCompletion
 
-        retries = 0
-
-        def count_retry(number: int, delay: float, hint: RetryHint) -> None:
-            nonlocal retries
-            retries = number
-
+        retries = RetryCounter()
         client = self._get_client()
         while True:
             params = build()
             try:
                 completion = call_with_retry(partial(client.chat.completions.create, **params),
-                                             _classify, self._settings.retry, count_retry)
+                                             _classify, self._settings.retry, retries)
             except openai.APIStatusError as err:
                 if self._adapt(err, params):
                     continue
-                raise self._error(err, retries) from None
+                raise self._error(err, retries.count) from None
             except (openai.OpenAIError, RetryAfterTooLong) as err:
-                raise self._error(err, retries) from None
+                raise self._error(err, retries.count) from None
             if not isinstance(completion, ChatCompletion):
                 sample = " ".join(str(completion).split())[:80]
                 raise BackendError(f"{self.base_url} did not answer like an OpenAI-compatible "
                                    f"server: {sample!r}")
-            return completion, retries, params
+            return completion, retries.count, params
 
     def _adapt(self, err: openai.APIStatusError, sent: dict[str, Any]) -> bool:
         """Change what the next request sends if ``err`` says the server cannot take part of
