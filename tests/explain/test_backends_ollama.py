@@ -10,7 +10,7 @@ import pytest
 
 from k8sdoctor.explain.backend import BackendError, BackendUnavailableError
 from k8sdoctor.explain.backends import BackendSettings
-from k8sdoctor.explain.backends.ollama import OllamaBackend
+from k8sdoctor.explain.backends.ollama import OllamaBackend, context_tokens
 from k8sdoctor.explain.config import Secret
 from k8sdoctor.explain.retry import RetryPolicy
 from tests.explain.backend_data import ANSWER, PROSE, REQUEST, SCHEMA
@@ -47,7 +47,7 @@ def test_a_structured_answer_over_api_chat() -> None:
     assert sent["messages"] == [{"role": "system", "content": REQUEST.system},
                                 {"role": "user", "content": REQUEST.prompt}]
     assert sent["format"] == SCHEMA
-    assert sent["options"] == {"num_predict": 1024, "temperature": 0.2}
+    assert sent["options"] == {"num_ctx": 8192, "num_predict": 1024, "temperature": 0.2}
     assert sent["stream"] is False
     reply = json.loads(cassette.responses[0]["body"]["string"])
     assert (answer.text, answer.mode, answer.truncated) == (ANSWER, "json_schema", False)
@@ -83,6 +83,12 @@ def test_an_ollama_without_schema_support_gets_json_then_keeps_it() -> None:
     assert [sent_json(cassette, i)["format"] for i in range(3)] == [SCHEMA, "json", "json"]
     assert cassette.responses[0]["status"]["code"] == 400
     assert (first.mode, second.mode, second.text) == ("json_object", "json_object", ANSWER)
+
+
+def test_the_context_grows_with_the_prompt_in_powers_of_two() -> None:
+    assert context_tokens(REQUEST) == 8192
+    assert context_tokens(replace(REQUEST, prompt="x" * 30_000)) == 16384
+    assert context_tokens(replace(REQUEST, max_tokens=8192)) == 16384
 
 
 def test_a_missing_model_says_ollama_pull() -> None:

@@ -1,10 +1,12 @@
 """The ``ollama`` backend: a local or remote Ollama server through the official ``ollama`` client.
 
 One non-streaming ``/api/chat`` call per request, with ``format`` set to the answer's JSON schema
-(Ollama's structured outputs, 0.5 and later), ``options.num_predict`` as the max-tokens limit and
-``options.temperature``. A server too old for a schema gets ``format: "json"``, then plain text;
-the mode that worked is kept for the backend's life. ``done_reason == "length"`` marks a truncated
-answer; token counts come from ``prompt_eval_count`` and ``eval_count``.
+(Ollama's structured outputs, 0.5 and later), ``options.num_predict`` as the max-tokens limit,
+``options.temperature``, and ``options.num_ctx`` large enough for the prompt and the answer:
+Ollama's own default (2048 or 4096 tokens, by version and memory) would silently cut a prompt
+with logs, system prompt first. A server too old for a schema gets ``format: "json"``, then
+plain text; the mode that worked is kept for the backend's life. ``done_reason == "length"``
+marks a truncated answer; token counts come from ``prompt_eval_count`` and ``eval_count``.
 
 HTTP 429 and 5xx are retried (honouring ``Retry-After``) by ``k8sdoctor.explain.retry``: the
 client reports neither headers nor the status on its errors, so an httpx response hook raises
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
     import ollama
 
 DEFAULT_PORT = 11434
+MIN_CONTEXT_TOKENS = 8192
+"""The smallest ``num_ctx`` asked for; larger prompts get the next power of two, so that the
+server, which reloads a model whenever its context size changes, seldom has to."""
 START_HINT = "start it with `ollama serve`, or point --base-url or OLLAMA_HOST at a running server"
 
 # How the answer is asked for, most structured first: Ollama's ``format`` value for each mode.
@@ -68,6 +73,16 @@ def normalize_host(host: str) -> str:
         hostname = f"[{hostname}]"
     path = split.path.strip("/")
     return f"{scheme}://{hostname}:{split.port or port}" + (f"/{path}" if path else "")
+
+
+def context_tokens(request: ExplainRequest) -> int:
+    """The ``num_ctx`` for ``request``: room for its prompt (at a cautious three characters a
+    token) and its answer, in powers of two from ``MIN_CONTEXT_TOKENS``."""
+    needed = (len(request.system) + len(request.prompt)) // 3 + request.max_tokens
+    size = MIN_CONTEXT_TOKENS
+    while size < needed:
+        size *= 2
+    return size
 
 
 class RetryableStatus(Exception):
@@ -182,7 +197,8 @@ class OllamaBackend:
             messages=[{"role": "system", "content": request.system},
                       {"role": "user", "content": request.prompt}],
             format=answer_format,
-            options={"num_predict": request.max_tokens, "temperature": request.temperature},
+            options={"num_ctx": context_tokens(request), "num_predict": request.max_tokens,
+                     "temperature": request.temperature},
             stream=False,
         )
 
