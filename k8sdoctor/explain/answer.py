@@ -36,7 +36,12 @@ FALLBACK_SUMMARY_CHARS = 2000
 """How much of an unparsable answer is shown as its summary."""
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(\{.*\})\s*```", re.DOTALL)
-_ALIASES = {"root_cause": "rootCause", "rootcause": "rootCause", "root cause": "rootCause"}
+_KEYS = {
+    "summary": "summary", "rootcause": "rootCause", "root_cause": "rootCause",
+    "root cause": "rootCause", "steps": "steps", "commands": "commands",
+    "confidence": "confidence",
+}
+"""The answer's keys as models write them (``Summary``, ``root_cause``), lower-cased."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +129,8 @@ def _json_object(text: str) -> Mapping[str, Any] | None:
 
 
 def _validated(data: Mapping[str, Any]) -> Answer | None:
-    fields = {_ALIASES.get(str(k).lower(), _ALIASES.get(str(k), str(k))): v
-              for k, v in data.items()}
+    fields = {_KEYS.get(str(key).strip().lower(), str(key)): value
+              for key, value in data.items()}
     summary, root_cause = fields.get("summary"), fields.get("rootCause", "")
     steps, commands = fields.get("steps", []), fields.get("commands", [])
     if not isinstance(summary, str) or not summary.strip() or not isinstance(root_cause, str):

@@ -38,6 +38,7 @@ def test_a_valid_answer_parses() -> None:
         "Here is the analysis:\n" + json.dumps(GOOD) + "\nHope this helps.",
         json.dumps({**{k: v for k, v in GOOD.items() if k != "rootCause"},
                     "root_cause": GOOD["rootCause"]}),
+        json.dumps({key[0].upper() + key[1:]: value for key, value in GOOD.items()}),
     ],
 )
 def test_common_wrappings_are_accepted(text: str) -> None:

@@ -77,14 +77,16 @@ def test_findings_and_errors_are_kept_whole(report, three_causes_state) -> None:
 
 
 def test_a_hosted_backend_sees_only_tokens_and_the_user_real_names(
-    report, three_causes_state
+    report, three_causes_state, tmp_path
 ) -> None:
     backend = FakeBackend(hosted=True)
-    explained = _stage(backend).run(report, three_causes_state)
+    explained = _stage(backend, tmp_path).run(report, three_causes_state)
 
     sent = "\n".join(r.system + r.prompt for r in backend.requests)
     assert leaked(identifiers(three_causes_state), sent) == set()
     assert "registry.acme-corp.example" not in sent
+    stored = "\n".join(p.read_text() for p in (tmp_path / "explanations").iterdir())
+    assert "name-" in stored and leaked(identifiers(three_causes_state), stored) == set()
     crash = next(f for f in explained.findings if f.reason == "CrashLoopBackOff")
     assert crash.explanation is not None
     assert "in namespace shop fails with CrashLoopBackOff" in crash.explanation.summary
