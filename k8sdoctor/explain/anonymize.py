@@ -162,14 +162,16 @@ class Anonymizer:
         text = _WORD.sub(lambda m: self._mask_word(m.group(0)), text)
         return _FQDN.sub(lambda m: self._mask_host(m.group(0)), text)
 
-    def mask_tree(self, value: Any) -> Any:
-        """``value`` (strings, lists, dicts of them) with every string masked."""
+    def mask_tree(self, value: Any, keep: frozenset[str] = frozenset()) -> Any:
+        """``value`` (strings, lists, dicts of them) with every string masked, except the
+        values of the keys in ``keep``, at any depth."""
         if isinstance(value, str):
             return self.mask(value)
         if isinstance(value, Mapping):
-            return {key: self.mask_tree(item) for key, item in value.items()}
+            return {key: item if key in keep else self.mask_tree(item, keep)
+                    for key, item in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.mask_tree(item) for item in value]
+            return [self.mask_tree(item, keep) for item in value]
         return value
 
     def restore(self, text: str) -> str:

@@ -43,6 +43,9 @@ from k8sdoctor.explain.prompts import PromptSet
 from k8sdoctor.explain.stats import InferenceStats
 from k8sdoctor.report.model import Report
 
+VOCABULARY_KEYS = frozenset({"analyzer", "kind", "reason", "severity"})
+"""Prompt fields written by k8sdoctor, not the cluster: never masked, even when a Service is
+named ``gateway`` like an analyzer."""
 RETRY_NOTE = (
     "\n\nYour previous answer was not the JSON object asked for. Answer again with only that "
     'JSON object: {"summary": ..., "rootCause": ..., "steps": [...], "commands": [...], '
@@ -125,7 +128,7 @@ class ExplainStage:
             logs, note = [], NOT_REQUESTED
         context = group_context(group, logs, note)
         if self.anonymizer is not None:
-            context = self.anonymizer.mask_tree(context)
+            context = self.anonymizer.mask_tree(context, keep=VOCABULARY_KEYS)
         rendered = self.prompts.render(context, language=self.options.language,
                                        anonymized=self.anonymizer is not None)
         request = ExplainRequest(system=rendered.system, prompt=rendered.prompt,

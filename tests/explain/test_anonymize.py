@@ -138,11 +138,15 @@ def test_masking_is_idempotent_and_restore_leaves_foreign_tokens(anonymizer) -> 
     )
 
 
-def test_tree_masking_covers_nested_strings(anonymizer) -> None:
-    tree = {"objects": ["Pod/shop/x", "Service/billing/ledger"], "count": 3}
-    masked = anonymizer.mask_tree(tree)
+def test_tree_masking_covers_nested_strings_but_the_kept_keys(anonymizer) -> None:
+    anonymizer.add("name", ["service"])
+    tree = {"analyzer": "service", "objects": ["Pod/shop/x", "Service/billing/ledger"],
+            "count": 3, "related": [{"analyzer": "service", "message": "service ledger"}]}
+    masked = anonymizer.mask_tree(tree, keep=frozenset({"analyzer"}))
     assert masked["count"] == 3
     assert "shop" not in masked["objects"][0] and "ledger" not in masked["objects"][1]
+    assert masked["analyzer"] == masked["related"][0]["analyzer"] == "service"
+    assert masked["related"][0]["message"].startswith("name-")
 
 
 @pytest.mark.parametrize(
