@@ -1,8 +1,9 @@
 """Why a controller could not create a pod, read from the API server's refusal.
 
-The ReplicaSet, StatefulSet, DaemonSet and Job controllers write the API server's error into a
-``FailedCreate`` event (``Error creating: pods "web-7d4b9c8f5-" is forbidden: exceeded quota:
-...``) and, for ReplicaSets, a ``ReplicaFailure`` condition. This module sorts that text into a
+The ReplicaSet, DaemonSet and Job controllers write the API server's error into a ``FailedCreate``
+event (``Error creating: pods "web-7d4b9c8f5-" is forbidden: exceeded quota: ...``; the
+StatefulSet controller writes ``create Pod web-0 in StatefulSet web failed error: ...``) and, for
+ReplicaSets, a ``ReplicaFailure`` condition. This module sorts that text into a
 cause (quota, Pod Security admission, a webhook, a LimitRange, a missing ServiceAccount) with
 the fix for it, and finds the controller's latest such event. Private to the workload analyzers;
 it declares no analyzer of its own.
@@ -90,6 +91,10 @@ def failed_create_events(
     return [e for e in state.events_for(obj) if e.get("reason") == "FailedCreate"]
 
 
-def strip_prefix(message: str) -> str:
-    """The API server's words without the controller's ``Error creating:`` prefix."""
-    return message.strip().removeprefix("Error creating:").strip()
+def api_error(message: str) -> str:
+    """The API server's words in a ``FailedCreate`` message, without the controller's own
+    ``Error creating:`` or ``create Pod web-0 in StatefulSet web failed error:`` prefix."""
+    message = message.strip()
+    if message.startswith("create ") and " failed error: " in message:
+        return message.split(" failed error: ", 1)[1].strip()
+    return message.removeprefix("Error creating:").strip()

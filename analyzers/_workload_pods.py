@@ -1,9 +1,9 @@
 """The pods of a workload as its analyzer sees them: live or not, ready or not, and why.
 
-Shared by the Deployment, StatefulSet and DaemonSet analyzers so that "which pod is failing, and
-how" reads the same everywhere, and so that pods that are merely starting (created moments ago,
-still creating their containers) are never taken for failing ones. Private; it declares no
-analyzer of its own.
+Shared by the workload analyzers (and the pod, Job and CronJob analyzers, for the order of
+attempts) so that "which pod is failing, and how" reads the same everywhere, and so that pods
+that are merely starting (created moments ago, still creating their containers) are never taken
+for failing ones. Private; it declares no analyzer of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,17 @@ from typing import Any
 from k8sdoctor.analysis import ClusterState
 from k8sdoctor.analysis.objects import conditions
 
+STARTING_GRACE_SECONDS = 180
+"""Pods younger than this (3 minutes) that are still creating their containers are starting,
+not failing."""
+
 _STARTING_WAITS = {None, "ContainerCreating", "PodInitializing"}
+
+
+def creation_order(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """Sort key: oldest first by ``creationTimestamp``, ties broken by name."""
+    meta = obj.get("metadata") or {}
+    return meta.get("creationTimestamp", ""), meta.get("name", "")
 
 
 def live_pods(state: ClusterState, owner_uids: Iterable[str]) -> list[Mapping[str, Any]]:
@@ -27,8 +37,7 @@ def live_pods(state: ClusterState, owner_uids: Iterable[str]) -> list[Mapping[st
         if pod.get("kind") == "Pod" and not pod["metadata"].get("deletionTimestamp")
         and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
     ]
-    return sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
-                                       p["metadata"].get("name", "")))
+    return sorted(pods, key=creation_order)
 
 
 def is_ready(pod: Mapping[str, Any]) -> bool:
@@ -36,11 +45,13 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
 
 
 def container_statuses(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The statuses of the init containers, then of the app containers."""
     status = pod.get("status") or {}
     return [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
 
 
-def is_starting(state: ClusterState, pod: Mapping[str, Any], grace_seconds: float) -> bool:
+def is_starting(state: ClusterState, pod: Mapping[str, Any],
+                grace_seconds: float = STARTING_GRACE_SECONDS) -> bool:
     """Created less than ``grace_seconds`` ago, scheduled, and with no container that has
     failed yet: a pod on its way up, not a failing one."""
     age = state.age_of(pod["metadata"].get("creationTimestamp"))
@@ -53,7 +64,7 @@ def is_starting(state: ClusterState, pod: Mapping[str, Any], grace_seconds: floa
                for s in container_statuses(pod))
 
 
-def why_not_ready(pod: Mapping[str, Any], state: ClusterState | None = None) -> str:
+def why_not_ready(pod: Mapping[str, Any], state: ClusterState) -> str:
     """The most telling reason a pod is not ready: the scheduler's, its node's (the node
     controller marks the pods of an unreachable node not ready, while their container statuses
     go stale), or a container's waiting or terminated reason."""
@@ -61,17 +72,18 @@ def why_not_ready(pod: Mapping[str, Any], state: ClusterState | None = None) -> 
     if scheduled.get("status") == "False":
         return scheduled.get("reason") or "not scheduled"
     node_name = (pod.get("spec") or {}).get("nodeName")
-    node = state.get("Node", None, node_name) if state is not None and node_name else None
+    node = state.get("Node", None, node_name) if node_name else None
     node_ready = (conditions(node).get("Ready") or {}) if node is not None else {}
     if node_ready and node_ready.get("status") != "True":
         why = node_ready.get("reason") or f"Ready={node_ready.get('status')}"
         return f"node {node_name} not Ready ({why})"
     for container in container_statuses(pod):
-        state = container.get("state") or {}
-        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        container_state = container.get("state") or {}
+        reason = (container_state.get("waiting") or container_state.get("terminated")
+                  or {}).get("reason")
         if reason and reason not in ("Completed", "PodInitializing"):
             return f"{reason} ({container.get('name')})"
-        if "running" in state and not container.get("ready"):
+        if "running" in container_state and not container.get("ready"):
             return f"container {container.get('name')} running but not ready"
     ready = conditions(pod).get("Ready") or {}
     if ready.get("status") == "False":
@@ -79,7 +91,7 @@ def why_not_ready(pod: Mapping[str, Any], state: ClusterState | None = None) -> 
     return (pod.get("status") or {}).get("phase") or "unknown"
 
 
-def describe_not_ready(pods: Iterable[Mapping[str, Any]], state: ClusterState | None = None,
+def describe_not_ready(pods: Iterable[Mapping[str, Any]], state: ClusterState,
                        limit: int = 3) -> str:
     """``web-0: CrashLoopBackOff (app); web-1: Unschedulable`` for the first ``limit`` pods."""
     return "; ".join(f"{p['metadata']['name']}: {why_not_ready(p, state)}"

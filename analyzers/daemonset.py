@@ -8,16 +8,18 @@ Faults reported:
   ready are named with their node and why (``CrashLoopBackOff``, ``ImagePullBackOff``); pods the
   controller could not create are explained from its ``FailedCreate`` event (quota, Pod Security
   admission, a webhook). Fix: see those pods' findings, or what the message names.
-- ``MisscheduledPods`` (warning): daemon pods run on nodes that no longer match the
-  DaemonSet's node selector, affinity or tolerations (node labels or taints changed). Fix: the
-  controller removes them once it can; check the nodes' labels and the template's selector.
+- ``MisscheduledPods`` (warning): daemon pods run on nodes that should not run them. The
+  controller deletes a pod whose node no longer matches the node selector or affinity, or
+  gained a NoExecute taint it does not tolerate; a pod on a node that gained a NoSchedule taint
+  keeps running and stays misscheduled. Fix: tolerate the taint in the pod template (or remove
+  it from the node) if the daemon belongs there; otherwise delete those pods.
 - ``ImagePullSecretMissing`` (warning; error while a daemon pod cannot pull its image): the
   pod template lists an ``imagePullSecrets`` entry that does not exist in the namespace. Fix:
   create the Secret (``kubectl create secret docker-registry``) or remove the entry.
 
-Not reported: pods created less than ``STARTING_GRACE_SECONDS`` ago that are still starting (a
-rolling update, a node that just joined); a DaemonSet that schedules on no node; Secrets that
-could not be listed (Secrets are read as metadata only, never their values).
+Not reported: pods created less than 3 minutes ago that are still starting (a rolling update,
+a node that just joined); a DaemonSet that schedules on no node; Secrets that could not be
+listed (Secrets are read as metadata only, never their values).
 """
 
 from __future__ import annotations
@@ -30,9 +32,6 @@ from k8sdoctor.analysis.objects import absence_is_known, describe_event, ns_flag
 
 from . import _admission
 from ._workload_pods import container_statuses, is_ready, is_starting, live_pods, why_not_ready
-
-STARTING_GRACE_SECONDS = 180
-"""Pods younger than this that are creating their containers are starting, not failing."""
 
 _MAX_NAMED_PODS = 3
 _PULL_FAILURES = {"ImagePullBackOff", "ErrImagePull"}
@@ -61,7 +60,7 @@ def _unavailable(state: ClusterState, ds: Mapping[str, Any],
     not_ready = [pod for pod in pods if not is_ready(pod)]
     events = _admission.failed_create_events(state, ds) if created < desired else []
     if not events and created >= desired and state.has_kind("Pod") and all(
-        is_starting(state, pod, STARTING_GRACE_SECONDS) for pod in not_ready
+        is_starting(state, pod) for pod in not_ready
     ):
         return  # a rolling update or a new node: its pods are on their way up
     evidence = [f"desiredNumberScheduled={desired} currentNumberScheduled={created} "
@@ -76,7 +75,7 @@ def _unavailable(state: ClusterState, ds: Mapping[str, Any],
         remediation.append(f"kubectl get pods -l {selector}{ns} -o wide  # then see the pods' "
                            "findings")
     if events:
-        text = _admission.strip_prefix(events[-1].get("message", ""))
+        text = _admission.api_error(events[-1].get("message", ""))
         explained = _admission.explain(text, namespace, f"the pod template of DaemonSet {name}")
         details.append(f"{desired - created} pod(s) not created: {explained.cause}: "
                        f"\"{text.rstrip('.')}\"")
@@ -119,8 +118,10 @@ def _misscheduled(ds: Mapping[str, Any]) -> Iterator[Finding]:
         remediation=[f"kubectl get pods{ns} -o wide -l "
                      f"{selector_flag((ds.get('spec') or {}).get('selector'))}  # compare the "
                      "nodes with the template's nodeSelector, affinity and tolerations",
-                     "If a node's labels or taints changed on purpose the pods go away on their "
-                     "own; otherwise restore the node's labels."],
+                     "A pod on a node that gained a NoSchedule taint is never removed: add a "
+                     f"toleration for the taint to the pod template of DaemonSet {name} if the "
+                     "daemon belongs there, or delete the pod (kubectl delete pod POD"
+                     f"{ns}); a node whose labels changed by mistake needs them restored."],
     )
 
 

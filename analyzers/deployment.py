@@ -19,9 +19,9 @@ Faults reported:
   ``kubectl rollout resume deployment/NAME``.
 
 Not reported: a rollout still progressing inside its deadline; replicas missing only because
-their pods were created less than ``STARTING_GRACE_SECONDS`` ago and are still starting (a
-scale-up, a rescheduled pod); a Deployment scaled to zero, or one whose latest spec the
-controller has not observed yet.
+their pods were created less than 3 minutes (plus ``minReadySeconds``) ago and are still
+starting (a scale-up, a rescheduled pod); a Deployment scaled to zero, or one whose latest spec
+the controller has not observed yet.
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ from typing import Any
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import conditions, describe_condition, ns_flag, selector_flag
 
-from ._workload_pods import describe_not_ready, is_ready, is_starting, live_pods, why_not_ready
-
-STARTING_GRACE_SECONDS = 180
-"""Pods younger than this (plus the Deployment's minReadySeconds) that are creating their
-containers are starting, not failing."""
+from ._workload_pods import (
+    STARTING_GRACE_SECONDS,
+    describe_not_ready,
+    is_ready,
+    is_starting,
+    live_pods,
+    why_not_ready,
+)
 
 _ROLLOUT_IN_PROGRESS = {"NewReplicaSetCreated", "FoundNewReplicaSet", "ReplicaSetUpdated"}
 _MAX_NAMED_PODS = 3

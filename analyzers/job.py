@@ -31,6 +31,7 @@ from k8sdoctor.analysis.objects import conditions, describe_condition, ns_flag
 from k8sdoctor.cluster.state import controller_ref
 
 from ._containers import describe_termination, exit_code_meaning
+from ._workload_pods import container_statuses, creation_order
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
@@ -114,13 +115,10 @@ def _last_failure(state: ClusterState,
     """The newest failed pod of the Job, with its first container that exited non-zero."""
     pods = sorted(
         (p for p in state.owned_by(job["metadata"].get("uid", "")) if p.get("kind") == "Pod"),
-        key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"].get("name", "")),
-        reverse=True,
+        key=creation_order, reverse=True,
     )
     for pod in pods:
-        status = pod.get("status") or {}
-        for container in (*(status.get("initContainerStatuses") or ()),
-                          *(status.get("containerStatuses") or ())):
+        for container in container_statuses(pod):
             terminated = (container.get("state") or {}).get("terminated") or {}
             if terminated.get("exitCode", 0) != 0:
                 return pod["metadata"]["name"], container.get("name", ""), terminated

@@ -13,18 +13,19 @@ Faults reported:
   Pending. Fix: create the class or change ``storageClassName`` (templates are immutable:
   recreate the StatefulSet with ``kubectl delete statefulset NAME --cascade=orphan``).
 - ``RollingUpdateStuck`` (error; critical when no replica is ready): ``currentRevision`` differs
-  from ``updateRevision`` and a pod of the new revision has not become ready for
-  ``STUCK_UPDATE_SECONDS``. Fix: fix the template or ``kubectl rollout undo statefulset/NAME``,
+  from ``updateRevision`` and a pod of the new revision has not become ready for 10 minutes.
+  Fix: fix the template or ``kubectl rollout undo statefulset/NAME``,
   then delete the stuck pod: the controller does not replace a pod that never became ready.
 - ``ReplicasNotReady`` (warning; error when half or fewer are ready; critical when none is):
   the first failing pod by ordinal is named with why it is not ready, or, when it does not
   exist, the controller's ``FailedCreate`` message. With ``podManagementPolicy: OrderedReady``
   no later pod is created until it is ready. Fix: see that pod's findings.
 
-Not reported: a StatefulSet scaled to zero; pods created less than ``STARTING_GRACE_SECONDS``
-ago that are still starting; a revision difference under ``updateStrategy: OnDelete`` or held
-by a ``partition``; ``storageClassName: ""`` (static volumes); a Service or StorageClass that
-could not be listed.
+Not reported: a StatefulSet scaled to zero; a scale-up or rolling update under way (every pod
+that is not ready was created less than 3 minutes ago and is still starting, or is being
+replaced, and with ``OrderedReady`` the pods not created yet wait behind it); a revision
+difference under ``updateStrategy: OnDelete`` or held by a ``partition``;
+``storageClassName: ""`` (static volumes); a Service or StorageClass that could not be listed.
 """
 
 from __future__ import annotations
@@ -41,13 +42,11 @@ from k8sdoctor.analysis.objects import (
 )
 
 from . import _admission
-from ._workload_pods import is_ready, is_starting, live_pods, why_not_ready
+from ._workload_pods import STARTING_GRACE_SECONDS, is_ready, is_starting, live_pods, why_not_ready
 
-STARTING_GRACE_SECONDS = 180
-"""Pods younger than this that are creating their containers are starting, not failing."""
 STUCK_UPDATE_SECONDS = 600
 """How long a pod of the new revision may stay not ready before the update counts as stuck
-(the default progressDeadlineSeconds of a Deployment)."""
+(10 minutes, the default progressDeadlineSeconds of a Deployment)."""
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
@@ -162,15 +161,36 @@ def _replicas(state: ClusterState, sts: Mapping[str, Any]) -> Iterator[Finding]:
         return
     first = None
     if absence_is_known(state, "Pod", meta.get("namespace")):
-        if len(pods) >= desired and all(
-            is_starting(state, pod, STARTING_GRACE_SECONDS) for pod in pods if not is_ready(pod)
-        ):
-            return
         names = [f"{meta['name']}-{ordinal}" for ordinal in _ordinals(spec)]
         first = next((n for n in names if n not in by_name or not is_ready(by_name[n])), None)
-        if first is None:
-            return  # the status lags behind pods that are all ready
+        if first is None or _coming_up(state, sts, names, by_name, first):
+            return  # the status lags behind ready pods, or pods are on their way up
     yield _not_ready(state, sts, first, by_name.get(first or ""), severity, evidence)
+
+
+def _coming_up(state: ClusterState, sts: Mapping[str, Any], names: list[str],
+               by_name: Mapping[str, Mapping[str, Any]], first: str) -> bool:
+    """A scale-up or a replacement under way: every pod that is not ready is starting, every
+    missing pod is being replaced (its old pod is terminating) or, under OrderedReady, waits
+    its turn behind ``first``, the lowest ordinal not ready, which is starting or replaced."""
+    if not all(is_starting(state, pod) for pod in by_name.values() if not is_ready(pod)):
+        return False
+    replaced = _being_replaced(state, sts)
+    if first not in by_name and first not in replaced:
+        return False
+    ordered = (sts.get("spec") or {}).get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+    missing = [n for n in names if n not in by_name and n not in replaced]
+    return ordered or not missing
+
+
+def _being_replaced(state: ClusterState, sts: Mapping[str, Any]) -> set[str]:
+    """Names of the StatefulSet's pods that are terminating inside their grace period (plus a
+    little): the controller recreates each as soon as it is gone."""
+    return {
+        pod["metadata"]["name"] for pod in state.owned_by(sts["metadata"].get("uid", ""))
+        if pod.get("kind") == "Pod" and pod["metadata"].get("deletionTimestamp")
+        and (state.age_of(pod["metadata"]["deletionTimestamp"]) or 0) < STARTING_GRACE_SECONDS
+    }
 
 
 def _stuck_update(state: ClusterState, sts: Mapping[str, Any],
@@ -208,7 +228,7 @@ def _not_ready(state: ClusterState, sts: Mapping[str, Any], first: str | None,
         detail = f"pod {first} does not exist"
         events = _admission.failed_create_events(state, sts)
         if events:
-            text = events[-1].get("message", "").split("failed error: ", 1)[-1]
+            text = _admission.api_error(events[-1].get("message", ""))
             explained = _admission.explain(text, namespace,
                                            f"the pod template of StatefulSet {name}")
             detail += f": {explained.cause}: \"{text.rstrip('.')}\""

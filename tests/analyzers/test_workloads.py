@@ -1,10 +1,14 @@
-"""Workload analyzers must not call a referenced object missing when its kind was not listed."""
+"""Workload analyzers must not call a referenced object missing when its kind was not listed,
+and read the controllers' FailedCreate messages whatever their prefix."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from k8sdoctor.analysis.engine import run_analyzers
+from k8sdoctor.analyzers._admission import api_error
 from k8sdoctor.cluster.state import ClusterState
 from k8sdoctor.testing import installed_analyzer
 
@@ -63,3 +67,17 @@ def test_daemonset_pull_secret_is_not_missing_when_secrets_could_not_be_listed()
     assert findings(DAEMON_SET, "daemonset", {"DaemonSet", "Pod"}) == []
     assert findings(DAEMON_SET, "daemonset", {"DaemonSet", "Pod", "Secret"}) == [
         "ImagePullSecretMissing"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'Error creating: pods "web-7d4b9c8f5-x2x7k" is forbidden: exceeded quota: compute, '
+        "requested: limits.cpu=2, used: limits.cpu=6, limited: limits.cpu=7",
+        'create Pod web-0 in StatefulSet web failed error: pods "web-0" is forbidden: exceeded '
+        "quota: compute, requested: limits.cpu=2, used: limits.cpu=6, limited: limits.cpu=7",
+    ],
+)
+def test_failed_create_messages_are_read_without_the_controllers_prefix(message: str) -> None:
+    assert api_error(message).startswith('pods "web-')
+    assert api_error(message).endswith("limited: limits.cpu=7")
