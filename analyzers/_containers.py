@@ -9,18 +9,19 @@ declares no analyzer of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from k8sdoctor.cluster.state import ClusterState, event_time
 
 IMAGE_PULL_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull"})
-TROUBLE_WAITING_REASONS = frozenset({
-    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull",
-    "InvalidImageName", "ImageInspectError", "CreateContainerConfigError",
+CANNOT_START_REASONS = frozenset({
+    "ErrImageNeverPull", "InvalidImageName", "ImageInspectError", "CreateContainerConfigError",
     "CreateContainerError", "RunContainerError", "PreStartHookError", "PreCreateHookError",
     "PostStartHookError",
 })
+"""Waiting reasons of a container kubelet cannot create or start (crash loops and image pulls
+have their own)."""
 
 _SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS",
             8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"}
@@ -158,6 +159,10 @@ def config_error_fix(message: str, container: str, namespace: str | None,
     if missing := _MISSING_KEY.search(message):
         return (f"Add key {missing['key']} to {missing['kind']} {missing['ref']}, or fix the "
                 f"key in the env of container {container} in {workload}.")
+    if "runAsNonRoot" in message and "non-numeric user" in message:
+        return (f"Container {container} must not run as root, and kubelet cannot tell whether "
+                "the image's named USER is root: set securityContext.runAsUser to its numeric "
+                f"UID in {workload}, or give the image a numeric USER.")
     if "runAsNonRoot" in message:
         return (f"The image runs as root but container {container} must not: set "
                 f"securityContext.runAsUser to a non-zero UID in {workload}, or use an image "
@@ -177,9 +182,13 @@ def waiting_fix(reason: str, message: str, container: Mapping[str, Any], workloa
     if reason == "ImageInspectError":
         return ("The runtime could not read the image on the node: remove it there "
                 "(crictl rmi) so it is pulled again, or rebuild and push it.")
-    if reason in ("PreStartHookError", "PostStartHookError", "PreCreateHookError"):
-        return (f"A lifecycle or runtime hook of container {name} failed: fix "
-                f"lifecycle.postStart in {workload}, or the node's runtime hook.")
+    if reason == "PostStartHookError":
+        return (f"The lifecycle.postStart hook of container {name} failed (its output is in "
+                f"the FailedPostStartHook event): fix the hook in {workload}.")
+    if reason in ("PreStartHookError", "PreCreateHookError"):
+        return (f"Kubelet could not prepare container {name} on its node (the CPU, memory or "
+                "topology manager, or a device plugin, refused it): read the message and the "
+                "kubelet log on that node.")
     lowered = message.lower()
     if "executable file not found" in lowered or "no such file or directory" in lowered:
         return (f"The command of container {name} does not exist in image "
@@ -196,14 +205,13 @@ def field_path_of(container: str, init: bool) -> str:
 
 
 def container_events(
-    events: Iterable[Mapping[str, Any]], field_path: str, reasons: Sequence[str] = ()
+    events: Iterable[Mapping[str, Any]], field_path: str
 ) -> list[Mapping[str, Any]]:
-    """The pod's events about one container, oldest first, optionally of some reasons."""
+    """The pod's events about one container, oldest first."""
     return [
         event for event in events
         if (event.get("involvedObject") or event.get("regarding") or {}).get("fieldPath")
         == field_path
-        and (not reasons or event.get("reason") in reasons)
     ]
 
 

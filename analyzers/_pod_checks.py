@@ -22,8 +22,8 @@ from k8sdoctor.analysis.objects import (
 )
 
 from ._containers import (
+    CANNOT_START_REASONS,
     IMAGE_PULL_REASONS,
-    TROUBLE_WAITING_REASONS,
     config_error_fix,
     container_events,
     describe_termination,
@@ -53,7 +53,20 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """When a container's restarts and probe failures count as a fault (the pod analyzer's
+    module constants)."""
+
+    restart_count: int
+    recent_restart_seconds: float
+    probe_event_seconds: float
+    readiness_grace_seconds: float
+
+
+@dataclass(frozen=True)
 class PodContext:
+    """One pod with what every check needs: its events, its workload, kubectl's ``-n``."""
+
     state: ClusterState
     obj: Mapping[str, Any]
     name: str
@@ -95,6 +108,8 @@ class PodContext:
 
 @dataclass(frozen=True)
 class _Container:
+    """One container of the pod, with its status and spec."""
+
     pod: PodContext
     status: Mapping[str, Any]
     spec: Mapping[str, Any]
@@ -123,8 +138,7 @@ class _Container:
                 + (" --previous" if previous else ""))
 
 
-def container_problems(pod: PodContext, restart_threshold: int, recent_restart_seconds: float,
-                       probe_event_seconds: float) -> list[Problem]:
+def container_problems(pod: PodContext, thresholds: Thresholds) -> list[Problem]:
     """The faults of a scheduled pod's containers, init containers first."""
     spec, status = pod.obj.get("spec") or {}, pod.status
     specs = {c.get("name"): c for _, c in all_containers(spec)}
@@ -143,31 +157,32 @@ def container_problems(pod: PodContext, restart_threshold: int, recent_restart_s
                 continue  # kubelet stops sidecars once the main containers have finished
             container = _Container(pod, container_status, container_spec, init, sidecar,
                                    "Init" if init and not sidecar and not initialized else "")
-            problems += _check_container(container, restarting, restart_threshold,
-                                         recent_restart_seconds, probe_event_seconds)
+            problems += _check_container(container, restarting, thresholds)
     return problems
 
 
-def _check_container(c: _Container, restarting: bool, restart_threshold: int,
-                     recent_restart_seconds: float, probe_event_seconds: float
+def _check_container(c: _Container, restarting: bool, thresholds: Thresholds
                      ) -> Iterator[Problem]:
     state = c.status.get("state") or {}
     waiting, terminated = state.get("waiting") or {}, state.get("terminated")
     reason = waiting.get("reason")
-    probe_kills = [e for e in recent(c.pod.state, c.events, probe_event_seconds)
+    recent_events = recent(c.pod.state, c.events, thresholds.probe_event_seconds)
+    probe_kills = [e for e in recent_events
                    if e.get("reason") == "Killing" and "failed" in event_message(e)
                    and "probe" in event_message(e)]
+    unhealthy = [e for e in recent_events if e.get("reason") == "Unhealthy"]
     if reason == "CrashLoopBackOff":
-        yield _crash_loop(c, waiting, probe_kills, probe_event_seconds)
+        yield _crash_loop(c, waiting, probe_kills, unhealthy)
     elif reason in IMAGE_PULL_REASONS:
         yield _image_pull(c, waiting)
-    elif reason in TROUBLE_WAITING_REASONS:
+    elif reason in CANNOT_START_REASONS:
         yield _cannot_start(c, reason, waiting)
     elif terminated and terminated.get("exitCode", 0) != 0 and not restarting and not c.sidecar:
         yield _terminated(c, terminated)
     elif "running" in state:
-        yield from _restarts(c, state["running"], restart_threshold, recent_restart_seconds)
-        yield from _probes(c, probe_kills, probe_event_seconds)
+        yield from _restarts(c, state["running"], thresholds)
+        yield from _probes(c, probe_kills, unhealthy)
+        yield from _readiness(c, state["running"], unhealthy, thresholds)
 
 
 def _last_termination(c: _Container) -> Mapping[str, Any]:
@@ -179,8 +194,8 @@ def _last_exit(last: Mapping[str, Any]) -> str:
     return f"last exit code {code} ({reason}): {exit_code_meaning(code, reason)}"
 
 
-def _crash_loop(c: _Container, waiting: Mapping[str, Any], probe_kills: list,
-                probe_event_seconds: float) -> Problem:
+def _crash_loop(c: _Container, waiting: Mapping[str, Any], probe_kills: list[Mapping[str, Any]],
+                unhealthy: list[Mapping[str, Any]]) -> Problem:
     last = _last_termination(c)
     restarts = c.status.get("restartCount", 0)
     message = f"{c.label} is in CrashLoopBackOff after {restarts} restarts"
@@ -194,8 +209,6 @@ def _crash_loop(c: _Container, waiting: Mapping[str, Any], probe_kills: list,
     if last:
         evidence.append(f"container {c.name}: lastState.terminated {describe_termination(last)}")
     back_off = [e for e in c.events if e.get("reason") == "BackOff"]
-    unhealthy = [e for e in recent(c.pod.state, c.events, probe_event_seconds)
-                 if e.get("reason") == "Unhealthy"]
     evidence += [describe_event(e) for e in (*back_off[-1:], *probe_kills[-1:], *unhealthy[-1:])]
     remediation = [c.logs(), f"kubectl describe pod {c.pod.name}{c.pod.ns}"]
     killed_by = [p for p in ("liveness", "startup")
@@ -260,11 +273,12 @@ def _terminated(c: _Container, terminated: Mapping[str, Any]) -> Problem:
                     *exit_code_fixes(terminated, c.spec or {"name": c.name}, c.pod.workload)])
 
 
-def _restarts(c: _Container, running: Mapping[str, Any], threshold: int,
-              recent_seconds: float) -> Iterator[Problem]:
+def _restarts(c: _Container, running: Mapping[str, Any],
+              thresholds: Thresholds) -> Iterator[Problem]:
     restarts = c.status.get("restartCount", 0)
     since = c.pod.state.age_of(running.get("startedAt"))
-    if restarts < threshold or since is None or since >= recent_seconds:
+    if (restarts < thresholds.restart_count or since is None
+            or since >= thresholds.recent_restart_seconds):
         return
     last = _last_termination(c)
     message = (f"{c.label} has restarted {restarts} times, most recently "
@@ -280,9 +294,9 @@ def _restarts(c: _Container, running: Mapping[str, Any], threshold: int,
                                               c.pod.workload)])
 
 
-def _probes(c: _Container, probe_kills: list, probe_event_seconds: float) -> Iterator[Problem]:
-    unhealthy = [e for e in recent(c.pod.state, c.events, probe_event_seconds)
-                 if e.get("reason") == "Unhealthy"]
+def _probes(c: _Container, probe_kills: list[Mapping[str, Any]],
+            unhealthy: list[Mapping[str, Any]]) -> Iterator[Problem]:
+    """A running container that kubelet restarted for a failing liveness or startup probe."""
     for probe in ("liveness", "startup"):
         kills = [e for e in probe_kills if f"failed {probe} probe" in event_message(e)]
         if not kills:
@@ -297,14 +311,29 @@ def _probes(c: _Container, probe_kills: list, probe_event_seconds: float) -> Ite
             [describe_event(e) for e in (*failing[-1:], kills[-1])],
             [_probe_fix(c, probe), c.logs()],
         )
+
+
+def _readiness(c: _Container, running: Mapping[str, Any], unhealthy: list[Mapping[str, Any]],
+               thresholds: Thresholds) -> Iterator[Problem]:
+    """A running container that is not ready and fails its readiness probe now, past the time
+    an app takes to start (or to get over a short hiccup)."""
     readiness = [e for e in unhealthy if event_message(e).lower().startswith("readiness probe")]
-    if readiness and not c.status.get("ready", False):
-        yield Problem(
-            "ReadinessProbeFailed", Severity.WARNING, c.name,
-            f"{c.label} is not ready: \"{event_message(readiness[-1])}\".",
-            [f"container {c.name}: ready=false", describe_event(readiness[-1])],
-            [_probe_fix(c, "readiness"), c.logs(previous=False)],
-        )
+    if not readiness or c.status.get("ready", False):
+        return
+    became_unready = (conditions(c.pod.obj).get("ContainersReady") or {}).get("lastTransitionTime")
+    unready_for = min((age for age in (c.pod.state.age_of(running.get("startedAt")),
+                                       c.pod.state.age_of(became_unready)) if age is not None),
+                      default=None)
+    if unready_for is None or unready_for < thresholds.readiness_grace_seconds:
+        return
+    yield Problem(
+        "ReadinessProbeFailed", Severity.WARNING, c.name,
+        f"{c.label} has not been ready for {format_duration(unready_for)}: "
+        f"\"{event_message(readiness[-1])}\".",
+        [f"container {c.name}: ready=false, running since {running.get('startedAt')}",
+         describe_event(readiness[-1])],
+        [_probe_fix(c, "readiness"), c.logs(previous=False)],
+    )
 
 
 def _probe_fix(c: _Container, probe: str) -> str:

@@ -1,21 +1,24 @@
 """Reads kube-scheduler's ``0/N nodes are available: ...`` message as a list of causes.
 
 For every node it rejected, the scheduler counts the first filter that said no and sums those
-into ``COUNT reason`` items; a ``preemption:`` tail says whether evicting lower-priority pods
-would help. This module splits that text into causes, sorts each into a category (resources,
-taints, node selection, volumes, topology spread...) and says what to change for each, naming
-the pod's own requests, selectors and constraints. It is private to the pod analyzer and
+into ``COUNT reason`` items; what the post-filter plugins said follows after a full stop (``no
+new claims to deallocate``, and ``preemption:``, whether evicting lower-priority pods would
+help). This module splits that text into causes, sorts each into a category (resources, taints,
+node selection, volumes, topology spread...) and says what to change for each, naming the pod's
+own requests, selectors and constraints, and, where the scheduler no longer names them
+(``untolerated taint(s)``), the taints of the nodes. It is private to the pod analyzer and
 declares no analyzer of its own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from k8sdoctor.analysis.objects import container_request, pod_request
+from k8sdoctor.analysis.objects import container_request, pod_request, tolerates
 from k8sdoctor.cluster.quantity import format_bytes
 
 RESOURCES = "resources"
@@ -88,7 +91,7 @@ class SchedulingFailure:
     """A parsed ``FailedScheduling`` message."""
 
     message: str
-    """The scheduler's words before the ``preemption:`` tail."""
+    """The scheduler's words up to the post-filter plugins' (``preemption: ...``)."""
     total_nodes: int | None
     causes: tuple[Cause, ...]
     preemption: str | None
@@ -96,22 +99,23 @@ class SchedulingFailure:
 
 def parse(message: str) -> SchedulingFailure:
     """The causes in a scheduler message; a message of another shape becomes one OTHER cause."""
-    main, _, preemption = message.partition(" preemption: ")
-    main = main.strip()
+    main, _, post_filter = message.strip().partition(". ")
+    main = main.strip().rstrip(".")
+    _, found, preemption = post_filter.partition("preemption: ")
+    preemption_text = preemption.strip() if found else None
     head = _HEAD.match(main)
     if head is None:
-        text = main.rstrip(".")
-        return SchedulingFailure(main, None, (Cause(text, None, _category(text)),),
-                                 preemption.strip() or None)
+        return SchedulingFailure(main, None, (Cause(main, None, _category(main)),),
+                                 preemption_text)
     causes = []
-    for item in _ITEM_SPLIT.split(head["rest"].strip().rstrip(".")):
+    for item in _ITEM_SPLIT.split(head["rest"].strip()):
         item = item.strip()
         if not item:
             continue
         counted = _COUNTED.match(item)
         text, nodes = (counted["text"], int(counted["count"])) if counted else (item, None)
         causes.append(Cause(text, nodes, _category(text)))
-    return SchedulingFailure(main, int(head["total"]), tuple(causes), preemption.strip() or None)
+    return SchedulingFailure(main, int(head["total"]), tuple(causes), preemption_text)
 
 
 def _category(text: str) -> str:
@@ -121,34 +125,52 @@ def _category(text: str) -> str:
     return OTHER
 
 
+Advice = tuple[str, list[str]]
+"""An advisor's ``(detail for the evidence line, remediation steps)``."""
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What the advice is about: the pending pod, where its spec is changed, and the nodes."""
+
+    pod: Mapping[str, Any]
+    workload: str
+    """Where the pod spec is changed, e.g. "the pod template of Deployment web"."""
+    nodes: tuple[Mapping[str, Any], ...]
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        return self.pod.get("spec") or {}
+
+
 def advice(
-    failure: SchedulingFailure, pod: Mapping[str, Any], workload: str
+    failure: SchedulingFailure, pod: Mapping[str, Any], workload: str,
+    nodes: Iterable[Mapping[str, Any]] = (),
 ) -> tuple[list[str], list[str]]:
     """Evidence lines (one per cause, with the pod's own figures) and remediation steps.
 
-    ``workload`` says where the pod spec is changed, e.g. "the pod template of Deployment web".
+    ``workload`` says where the pod spec is changed, e.g. "the pod template of Deployment web";
+    ``nodes`` are the cluster's Nodes, read for the taints a newer scheduler no longer names.
     """
-    spec = pod.get("spec") or {}
+    subject = _Subject(pod, workload, tuple(nodes))
     evidence: list[str] = []
     remediation: list[str] = []
     for cause in failure.causes:
-        detail, fix = _ADVISORS[cause.category](cause, spec, pod, workload)
+        detail, fixes = _ADVISORS[cause.category](cause, subject)
         evidence.append(f"scheduler: {cause}" + (f" ({detail})" if detail else ""))
-        if fix and fix not in remediation:
-            remediation.append(fix)
+        remediation += [fix for fix in fixes if fix not in remediation]
     if failure.preemption:
         evidence.append(f"scheduler preemption: {failure.preemption}")
     return evidence, remediation
 
 
-def _resources(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-               workload: str) -> tuple[str, str]:
+def _resources(cause: Cause, subject: _Subject) -> Advice:
     if cause.text.startswith("Too many pods"):
-        return "", ("The nodes hold their maximum number of pods (status.allocatable.pods): "
-                    "add nodes or raise the kubelet's maxPods.")
+        return "", ["The nodes hold their maximum number of pods (status.allocatable.pods): "
+                    "add nodes or raise the kubelet's maxPods."]
     resource = cause.text.removeprefix("Insufficient ").strip()
-    total = pod_request(spec, resource)
-    amount = _format_amount(resource, total)
+    spec, workload = subject.spec, subject.workload
+    amount = _format_amount(resource, pod_request(spec, resource))
     per_container = ", ".join(
         f"{c.get('name')}={_format_amount(resource, request)}"
         for c in spec.get("containers") or ()
@@ -165,7 +187,7 @@ def _resources(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
         fix = (f"No node has {amount} {resource} unrequested: lower "
                f"resources.requests.{resource} in {workload}, free capacity, or add a node "
                "(kubectl describe nodes shows 'Allocated resources' per node).")
-    return detail, fix
+    return detail, [fix]
 
 
 def _format_amount(resource: str, amount: float) -> str:
@@ -176,12 +198,46 @@ def _format_amount(resource: str, amount: float) -> str:
     return f"{amount:g}"
 
 
-def _taint(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-           workload: str) -> tuple[str, str]:
-    match = _TAINT.search(cause.text)
-    if match is None:
-        return "", f"Add the missing tolerations to {workload}, or make room on other nodes."
-    key, value = match["key"].strip(), match["value"].strip()
+def _taints(cause: Cause, subject: _Subject) -> Advice:
+    named = _TAINT.search(cause.text)
+    if named is not None:  # the scheduler named the first taint those nodes did not tolerate
+        detail, fix = _taint_advice(named["key"].strip(), named["value"].strip(),
+                                    subject.workload)
+        return detail, [fix] if fix else []
+    taints = _untolerated_taints(subject)
+    if not taints:
+        return "", [f"Add the missing tolerations to {subject.workload}, or make room on the "
+                    "untainted nodes."]
+    details, fixes = [], []
+    for (key, value, effect), count in taints.most_common():
+        detail, fix = _taint_advice(key, value, subject.workload, effect)
+        details.append(f"{key}{'=' + value if value else ''} on {count} "
+                       f"node{'s' if count > 1 else ''}" + (f": {detail}" if detail else ""))
+        fixes += [fix] if fix else []
+    return "; ".join(details), fixes
+
+
+def _untolerated_taints(subject: _Subject) -> Counter[tuple[str, str, str]]:
+    """``(key, value, effect)`` of the first NoSchedule / NoExecute taint the pod does not
+    tolerate on each schedulable node, counted as the scheduler counts them (its newer
+    ``untolerated taint(s)`` names none; cordoned nodes count as unschedulable before taints)."""
+    tolerations = subject.spec.get("tolerations")
+    found: Counter[tuple[str, str, str]] = Counter()
+    for node in subject.nodes:
+        spec = node.get("spec") or {}
+        if spec.get("unschedulable"):
+            continue
+        taint = next((t for t in spec.get("taints") or ()
+                      if t.get("effect") in ("NoSchedule", "NoExecute")
+                      and not tolerates(tolerations, t)), None)
+        if taint is not None:
+            found[(taint.get("key", ""), taint.get("value") or "", taint.get("effect", ""))] += 1
+    return found
+
+
+def _taint_advice(key: str, value: str, workload: str,
+                  effect: str = "<the taint's effect>") -> tuple[str, str]:
+    """``(what those nodes are, the fix)`` for nodes carrying an untolerated taint."""
     if key in _CONDITION_TAINTS:
         state = _CONDITION_TAINTS[key]
         return (f"those nodes are {state}",
@@ -189,18 +245,18 @@ def _taint(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
                 "tolerating the taint would only move the pod onto an unhealthy node.")
     if key in _CONTROL_PLANE_TAINTS:
         return "control-plane nodes", ""
-    toleration = f"{{key: {key}, operator: Equal, value: {value}, effect: <the taint's effect>}}" \
-        if value else f"{{key: {key}, operator: Exists, effect: <the taint's effect>}}"
+    toleration = (f"{{key: {key}, operator: Equal, value: {value}, effect: {effect}}}" if value
+                  else f"{{key: {key}, operator: Exists, effect: {effect}}}")
     return "", (f"Nodes tainted {key}{'=' + value if value else ''} are reserved: if the pod "
                 f"belongs there, add tolerations: [{toleration}] to {workload}; otherwise it "
                 "needs room on the untainted nodes.")
 
 
-def _node_selection(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-                    workload: str) -> tuple[str, str]:
+def _node_selection(cause: Cause, subject: _Subject) -> Advice:
+    spec, workload = subject.spec, subject.workload
     if "requested node name" in cause.text:
         return (f"spec.nodeName={spec.get('nodeName')}",
-                f"Remove or fix spec.nodeName in {workload}.")
+                [f"Remove or fix spec.nodeName in {workload}."])
     wanted = [f"{k}={v}" for k, v in (spec.get("nodeSelector") or {}).items()]
     required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
@@ -212,15 +268,14 @@ def _node_selection(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, An
     detail = "the pod requires " + "; ".join(wanted) if wanted else ""
     label = next((w for w in wanted if "=" in w), None)
     hint = f" (kubectl get nodes -l {label})" if label else ""
-    return detail, (f"No schedulable node carries the labels the pod requires{hint}: label the "
-                    f"right nodes, or fix nodeSelector / affinity.nodeAffinity in {workload}.")
+    return detail, [f"No schedulable node carries the labels the pod requires{hint}: label the "
+                    f"right nodes, or fix nodeSelector / affinity.nodeAffinity in {workload}."]
 
 
-def _volume(cause: Cause, spec: Mapping[str, Any], pod: Mapping[str, Any],
-            workload: str) -> tuple[str, str]:
+def _volume(cause: Cause, subject: _Subject) -> Advice:
     claims = [v["persistentVolumeClaim"].get("claimName", "")
-              for v in spec.get("volumes") or () if v.get("persistentVolumeClaim")]
-    namespace = (pod.get("metadata") or {}).get("namespace")
+              for v in subject.spec.get("volumes") or () if v.get("persistentVolumeClaim")]
+    namespace = (subject.pod.get("metadata") or {}).get("namespace")
     describe = (f"kubectl describe pvc {' '.join(claims)}"
                 f"{' -n ' + namespace if namespace else ''}") if claims else ""
     text = cause.text
@@ -232,7 +287,7 @@ def _volume(cause: Cause, spec: Mapping[str, Any], pod: Mapping[str, Any],
                "it: see the PVC's events (provisioner, StorageClass, size, access mode).")
     elif "not found" in text:
         fix = (f"Create the missing PersistentVolumeClaim, or fix "
-               f"spec.volumes[].persistentVolumeClaim.claimName in {workload}.")
+               f"spec.volumes[].persistentVolumeClaim.claimName in {subject.workload}.")
     elif "non-existent pv" in text:
         fix = ("A claim is bound to a PersistentVolume that no longer exists: restore the PV or "
                "recreate the claim.")
@@ -248,56 +303,51 @@ def _volume(cause: Cause, spec: Mapping[str, Any], pod: Mapping[str, Any],
         fix = ("The pod's volumes cannot be used on the remaining nodes (zone or disk "
                "conflict): see the PVC and PV.")
     return (f"claims: {', '.join(claims)}" if claims else "",
-            fix.rstrip(".") + (f" (see {describe})." if describe else "."))
+            [fix.rstrip(".") + (f" (see {describe})." if describe else ".")])
 
 
-def _topology_spread(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-                     workload: str) -> tuple[str, str]:
-    strict = [c for c in spec.get("topologySpreadConstraints") or ()
+def _topology_spread(cause: Cause, subject: _Subject) -> Advice:
+    strict = [c for c in subject.spec.get("topologySpreadConstraints") or ()
               if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"]
     detail = "; ".join(f"topologyKey {c.get('topologyKey')} maxSkew {c.get('maxSkew')}"
                        for c in strict)
     if "missing required label" in cause.text:
-        return detail, ("Nodes lack the constraint's topologyKey label: label them, or change "
-                        f"topologySpreadConstraints in {workload}.")
-    return detail, ("Placing the pod would exceed maxSkew: add nodes in the domains that have "
+        return detail, ["Nodes lack the constraint's topologyKey label: label them, or change "
+                        f"topologySpreadConstraints in {subject.workload}."]
+    return detail, ["Placing the pod would exceed maxSkew: add nodes in the domains that have "
                     "fewer pods, raise maxSkew, or set whenUnsatisfiable: ScheduleAnyway in "
-                    f"{workload}.")
+                    f"{subject.workload}."]
 
 
-def _pod_affinity(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-                  workload: str) -> tuple[str, str]:
+def _pod_affinity(cause: Cause, subject: _Subject) -> Advice:
     if "existing pods anti-affinity" in cause.text:
-        return "", ("Pods already on those nodes have anti-affinity rules that exclude this pod: "
-                    "see their podAntiAffinity, or add nodes.")
-    return "", ("The pod's podAffinity / podAntiAffinity rules exclude those nodes; with a "
+        return "", ["Pods already on those nodes have anti-affinity rules that exclude this pod: "
+                    "see their podAntiAffinity, or add nodes."]
+    return "", ["The pod's podAffinity / podAntiAffinity rules exclude those nodes; with a "
                 "required anti-affinity per hostname every replica needs its own node: add "
-                f"nodes, or use preferredDuringScheduling rules in {workload}.")
+                f"nodes, or use preferredDuringScheduling rules in {subject.workload}."]
 
 
-def _host_ports(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-                workload: str) -> tuple[str, str]:
-    ports = sorted({str(p["hostPort"]) for c in spec.get("containers") or ()
+def _host_ports(cause: Cause, subject: _Subject) -> Advice:
+    ports = sorted({str(p["hostPort"]) for c in subject.spec.get("containers") or ()
                     for p in c.get("ports") or () if p.get("hostPort")})
     detail = f"hostPort {', '.join(ports)}" if ports else ""
-    return detail, (f"Another pod already uses the hostPort on those nodes: drop hostPort from "
-                    f"{workload} (use a Service) or add nodes.")
+    return detail, ["Another pod already uses the hostPort on those nodes: drop hostPort from "
+                    f"{subject.workload} (use a Service) or add nodes."]
 
 
-def _cordoned(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-              workload: str) -> tuple[str, str]:
-    return "", ("Those nodes are cordoned (spec.unschedulable): kubectl uncordon NODE once "
-                "their maintenance is over.")
+def _cordoned(cause: Cause, subject: _Subject) -> Advice:
+    return "", ["Those nodes are cordoned (spec.unschedulable): kubectl uncordon NODE once "
+                "their maintenance is over."]
 
 
-def _other(cause: Cause, spec: Mapping[str, Any], _pod: Mapping[str, Any],
-           workload: str) -> tuple[str, str]:
-    return "", ""
+def _other(cause: Cause, subject: _Subject) -> Advice:
+    return "", []
 
 
-_ADVISORS = {
+_ADVISORS: dict[str, Callable[[Cause, _Subject], Advice]] = {
     RESOURCES: _resources,
-    TAINT: _taint,
+    TAINT: _taints,
     NODE_SELECTION: _node_selection,
     VOLUME: _volume,
     TOPOLOGY_SPREAD: _topology_spread,
@@ -306,8 +356,3 @@ _ADVISORS = {
     CORDONED: _cordoned,
     OTHER: _other,
 }
-
-
-def categories(failure: SchedulingFailure) -> Sequence[str]:
-    """The distinct categories of the causes, in message order."""
-    return tuple(dict.fromkeys(cause.category for cause in failure.causes))

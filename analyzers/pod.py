@@ -21,39 +21,45 @@ an init container's reason is prefixed ``Init``, as kubectl shows ``Init:CrashLo
   restarted (restartPolicy Never, or the pod failed); ``InitError`` / ``InitOOMKilled`` for an
   init container (kubectl's ``Init:Error``). Fix: its logs and exit code, as above.
 - ``FailedMount`` / ``FailedAttachVolume`` / ``FailedCreatePodSandBox`` (error): the pod has
-  been stuck in ContainerCreating for more than ``STUCK_CREATING_SECONDS`` and kubelet reports
-  why (a missing ConfigMap or Secret volume, a volume still attached to another node, the CNI
+  been stuck in ContainerCreating for more than 3 minutes and kubelet's latest event says why
+  (a missing ConfigMap or Secret volume, a volume still attached to another node, the CNI
   plugin failing). Fix: what the event names.
-- ``Unschedulable`` (error; warning while the cluster autoscaler is adding a node): the
-  scheduler's message is broken into causes - insufficient cpu / memory / ephemeral-storage /
-  extended resources (with the pod's request), untolerated taints, node affinity or selector,
-  volume binding and zone conflicts, topology spread, pod (anti-)affinity, host ports, cordoned
-  nodes - each with its fix.
+- ``Unschedulable`` (error; warning while the cluster autoscaler or Karpenter is adding a node
+  for it): the scheduler's message is broken into causes - insufficient cpu / memory /
+  ephemeral-storage / extended resources (with the pod's request), untolerated taints (read
+  from the nodes when the scheduler does not name them), node affinity or selector, volume
+  binding and zone conflicts, topology spread, pod (anti-)affinity, host ports, cordoned nodes -
+  each with its fix.
 - ``SchedulingGated`` (warning): ``spec.schedulingGates`` hold the pod back from the scheduler.
   Fix: the controller that added the gate must remove it (a queueing system such as Kueue).
 - ``Evicted`` (warning): kubelet evicted the pod; the node pressure behind it (MemoryPressure,
-  DiskPressure, PIDPressure) or the exceeded ephemeral-storage limit is named. Fix: set
-  requests near real usage, limit what fills the disk, then delete the evicted pod.
+  DiskPressure for disk space or inodes, PIDPressure) or the exceeded ephemeral-storage limit
+  is named. Fix: set requests near real usage, limit what fills the disk, then delete the
+  evicted pod.
 - Other pod-level failures (warning or error): the reason kubelet gave (``DeadlineExceeded``,
   ``NodeAffinity``, ``OutOfcpu``, ``UnexpectedAdmissionError``, node shutdown) with its message.
 - ``LivenessProbeFailed`` / ``StartupProbeFailed`` (warning): kubelet restarted a running
-  container because the probe failed (recent ``Killing`` and ``Unhealthy`` events).
-  ``ReadinessProbeFailed`` (warning): a running container is not ready and its readiness probe
-  is failing now. Fix: the probe's path, port, timeoutSeconds and failureThreshold, or the app.
-- ``HighRestartCount`` (warning): a running container restarted ``RESTART_COUNT_THRESHOLD``
-  times or more and its latest restart is less than ``RECENT_RESTART_SECONDS`` old.
-- ``StuckTerminating`` (warning): the pod is still there ``STUCK_TERMINATING_SECONDS`` after
-  its deletion deadline (which already includes the grace period); finalizers or an unreachable
-  node are named. Fix: the finalizer's controller or the node; force deletion as a last resort.
+  container because the probe failed (``Killing`` and ``Unhealthy`` events of the last 15
+  minutes). ``ReadinessProbeFailed`` (warning): a running container has not been ready for 3
+  minutes and its readiness probe is failing now. Fix: the probe's path, port, timeoutSeconds
+  and failureThreshold, or the app.
+- ``HighRestartCount`` (warning): a running container restarted 5 times or more and its latest
+  restart is less than 6 hours old. Fix: its previous logs and last exit code, as above.
+- ``StuckTerminating`` (warning): the pod is still there 2 minutes after its deletion deadline
+  (which already includes the grace period); finalizers or an unreachable node are named. Fix:
+  the finalizer's controller or the node; force deletion as a last resort.
 
 Not reported: Succeeded pods (unless stuck Terminating); pods of a Job that completed (even
 after failed attempts); of a failed or running Job, only its newest failed pod is reported;
 native sidecars (init containers with ``restartPolicy: Always``) of a pod whose main containers
 have finished; a container between restarts that is about to be restarted; a running container
 below the restart threshold, or whose last restart is long past; probe failures that have
-stopped; a pod inside its grace period; a pod waiting a few seconds for a volume.
+stopped; a container still starting up and not ready yet; a pod inside its grace period; a pod
+waiting a few seconds for a volume, or one whose volumes failed to mount at first and that has
+since moved on to pulling its images.
 
-The thresholds are module constants of ``k8sdoctor.analyzers.pod``.
+The thresholds are module constants of ``k8sdoctor.analyzers.pod``: ``RESTART_COUNT_THRESHOLD``
+and the ``*_SECONDS`` durations.
 """
 
 from __future__ import annotations
@@ -69,9 +75,11 @@ from k8sdoctor.analysis.objects import (
     describe_event,
     format_duration,
 )
+from k8sdoctor.cluster.state import event_time
 
 from . import _scheduling
-from ._pod_checks import PodContext, Problem, container_problems
+from ._pod_checks import PodContext, Problem, Thresholds, container_problems
+from ._workload_pods import creation_order
 
 RESTART_COUNT_THRESHOLD = 5
 """Restarts from which a running container is reported as ``HighRestartCount``."""
@@ -84,8 +92,18 @@ STUCK_TERMINATING_SECONDS = 120
 """How long past ``metadata.deletionTimestamp`` a pod may remain before it counts as stuck."""
 PROBE_EVENT_SECONDS = 15 * 60
 """Probe failure events older than this are history, not a current fault."""
+READINESS_GRACE_SECONDS = 180
+"""How long a running container may be not ready (starting up, or a short hiccup) before its
+failing readiness probe counts as a fault."""
 
 _CREATING_EVENTS = ("FailedAttachVolume", "FailedMount", "FailedCreatePodSandBox")
+_PAST_CREATING_EVENTS = ("Pulling", "Pulled", "Created", "Started")
+"""Kubelet pulls images only once the sandbox is up and the volumes are mounted."""
+_SCALE_UP_EVENTS = {"TriggeredScaleUp": "the cluster autoscaler is adding a node",
+                    "Nominated": "Karpenter is launching a node for it",
+                    "NotTriggerScaleUp": ""}
+"""The node autoscalers' verdicts on a pending pod, newest wins (Karpenter's ``Nominated``
+reads ``Pod should schedule on: nodeclaim/NAME``)."""
 _GRACEFUL_FAILURES = {"Evicted", "Shutdown", "Terminated", "NodeShutdown"}
 
 
@@ -111,9 +129,7 @@ def _finished_as_intended(state: ClusterState, pod: Mapping[str, Any]) -> bool:
         return False
     failed = [p for p in state.owned_by(job["metadata"].get("uid", ""))
               if p.get("kind") == "Pod" and (p.get("status") or {}).get("phase") == "Failed"]
-    newest = max(failed, default=pod, key=lambda p: (p["metadata"].get("creationTimestamp", ""),
-                                                     p["metadata"].get("name", "")))
-    return newest is not pod
+    return max(failed, default=pod, key=creation_order) is not pod
 
 
 def _check(pod: PodContext) -> Iterator[Finding]:
@@ -126,8 +142,9 @@ def _check(pod: PodContext) -> Iterator[Finding]:
     if phase == "Pending" and not spec.get("nodeName"):
         problems += _scheduling_problems(pod)
     else:
-        problems += container_problems(pod, RESTART_COUNT_THRESHOLD, RECENT_RESTART_SECONDS,
-                                       PROBE_EVENT_SECONDS)
+        problems += container_problems(pod, Thresholds(
+            RESTART_COUNT_THRESHOLD, RECENT_RESTART_SECONDS, PROBE_EVENT_SECONDS,
+            READINESS_GRACE_SECONDS))
         if phase == "Pending" and not problems:
             problems += _stuck_creating(pod)
     yield from (pod.finding(problem) for problem in _merge(problems))
@@ -171,22 +188,26 @@ def _scheduling_problems(pod: PodContext) -> list[Problem]:
     text = scheduled.get("message") or (failed_events[-1].get("message") if failed_events
                                         else "") or ""
     failure = _scheduling.parse(text)
-    evidence, remediation = _scheduling.advice(failure, pod.obj, pod.workload)
+    evidence, remediation = _scheduling.advice(failure, pod.obj, pod.workload,
+                                               pod.state.objects("Node"))
     evidence.insert(0, describe_condition(scheduled))
     evidence += [describe_event(e) for e in failed_events[-1:]]
-    scale_up = [e for e in pod.events if e.get("reason") in ("TriggeredScaleUp",
-                                                              "NotTriggerScaleUp")]
-    scaling = bool(scale_up) and scale_up[-1].get("reason") == "TriggeredScaleUp"
-    evidence += [describe_event(e) for e in scale_up[-1:]]
+    scale_up = [e for e in pod.events if e.get("reason") in _SCALE_UP_EVENTS][-1:]
+    adding_node = _SCALE_UP_EVENTS[scale_up[0]["reason"]] if scale_up else ""
+    evidence += [describe_event(e) for e in scale_up]
     message = f"Pod {pod.name} cannot be scheduled: \"{failure.message.rstrip('.')}\""
-    message += " (the cluster autoscaler is adding a node)." if scaling else "."
+    message += f" ({adding_node})." if adding_node else "."
     remediation.append(f"kubectl describe pod {pod.name}{pod.ns}")
-    return [Problem("Unschedulable", Severity.WARNING if scaling else Severity.ERROR, "",
+    return [Problem("Unschedulable", Severity.WARNING if adding_node else Severity.ERROR, "",
                     message, evidence, remediation)]
 
 
 def _stuck_creating(pod: PodContext) -> list[Problem]:
-    events = [e for e in pod.events if e.get("reason") in _CREATING_EVENTS]
+    # a failure followed by an image pull is one the pod got past
+    moved_on = min((_event_age(pod.state, e) for e in pod.events
+                    if e.get("reason") in _PAST_CREATING_EVENTS), default=float("inf"))
+    events = [e for e in pod.events if e.get("reason") in _CREATING_EVENTS
+              and _event_age(pod.state, e) < moved_on]
     scheduled = conditions(pod.obj).get("PodScheduled") or {}
     since = scheduled.get("lastTransitionTime") or pod.obj["metadata"].get("creationTimestamp")
     waited = pod.state.age_of(since)
@@ -198,12 +219,18 @@ def _stuck_creating(pod: PodContext) -> list[Problem]:
     node = (pod.obj.get("spec") or {}).get("nodeName", "")
     message = (f"Pod {pod.name} has been stuck in ContainerCreating for "
                f"{format_duration(waited)} on node {node}: \"{text}\".")
-    seen: set[str] = set()
-    evidence = [describe_event(e) for e in reversed(events)
-                if not (e.get("reason") in seen or seen.add(e.get("reason", "")))]
+    newest_by_reason: dict[str, Mapping[str, Any]] = {}
+    for event in reversed(events):
+        newest_by_reason.setdefault(event.get("reason", ""), event)
+    evidence = [describe_event(e) for e in newest_by_reason.values()]
     return [Problem(reason, Severity.ERROR, "", message, evidence,
                     [_creating_fix(reason, text, pod, node), f"kubectl describe pod "
                                                              f"{pod.name}{pod.ns}"])]
+
+
+def _event_age(state: ClusterState, event: Mapping[str, Any]) -> float:
+    """Seconds since the event was last seen."""
+    return state.age_of(event_time(event)) or 0.0
 
 
 def _creating_fix(reason: str, text: str, pod: PodContext, node: str) -> str:
@@ -244,7 +271,10 @@ def _pod_failure(pod: PodContext) -> Finding:
 
 
 _PRESSURE_OF = {"memory": "MemoryPressure", "ephemeral-storage": "DiskPressure",
-                "nodefs": "DiskPressure", "imagefs": "DiskPressure", "pids": "PIDPressure"}
+                "inodes": "DiskPressure", "pids": "PIDPressure",
+                # the resource names older kubelets wrote
+                "nodefs": "DiskPressure", "imagefs": "DiskPressure",
+                "nodefsInodes": "DiskPressure", "imagefsInodes": "DiskPressure"}
 
 
 def _eviction(pod: PodContext, text: str, node: str, evidence: list[str]) -> tuple[str, str]:

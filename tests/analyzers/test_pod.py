@@ -1,11 +1,17 @@
-"""Unit tests for the pod analyzer's text readers: the scheduler message and exit codes."""
+"""Unit tests for the pod analyzer's text readers: the scheduler message, exit codes and
+kubelet's errors."""
 
 from __future__ import annotations
 
 import pytest
 
 from k8sdoctor.analyzers import _scheduling
-from k8sdoctor.analyzers._containers import exit_code_meaning, image_pull_cause
+from k8sdoctor.analyzers._containers import (
+    config_error_fix,
+    exit_code_meaning,
+    image_pull_cause,
+    waiting_fix,
+)
 
 
 def test_scheduler_message_is_split_into_counted_causes_and_preemption() -> None:
@@ -22,6 +28,20 @@ def test_scheduler_message_is_split_into_counted_causes_and_preemption() -> None
         (2, "node(s) didn't match Pod's node affinity/selector", _scheduling.NODE_SELECTION),
     ]
     assert failure.preemption is not None and failure.preemption.startswith("0/5 nodes")
+
+
+def test_the_post_filter_words_after_the_causes_are_not_taken_for_a_cause() -> None:
+    failure = _scheduling.parse(
+        "0/6 nodes are available: 3 node(s) didn't match pod affinity rules, 3 node(s) had "
+        "untolerated taint(s). no new claims to deallocate, preemption: 0/6 nodes are available: "
+        "6 Preemption is not helpful for scheduling."
+    )
+    assert failure.message == ("0/6 nodes are available: 3 node(s) didn't match pod affinity "
+                               "rules, 3 node(s) had untolerated taint(s)")
+    assert [str(c) for c in failure.causes] == [
+        "3 node(s) didn't match pod affinity rules", "3 node(s) had untolerated taint(s)"]
+    assert failure.preemption == "0/6 nodes are available: 6 Preemption is not helpful for " \
+                                 "scheduling."
 
 
 def test_the_old_taint_wording_with_its_inner_comma_stays_one_cause() -> None:
@@ -85,6 +105,32 @@ def test_advice_names_the_taint_to_tolerate_and_the_pods_memory_request() -> Non
 )
 def test_exit_codes_are_explained(code: int, reason: str, meaning: str) -> None:
     assert meaning in exit_code_meaning(code, reason)
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "says", "never"),
+    [
+        ("PostStartHookError", "Exec lifecycle hook ([/bin/sh -c /init.sh]) for Container "
+         '"app" in Pod "web-0_shop(9f1c)" failed - error: command \'/bin/sh -c /init.sh\' exited '
+         "with 1", "lifecycle.postStart hook", "kubelet log"),
+        ("PreStartHookError", "failed to allocate cpus: not enough cpus available to satisfy "
+         "request: requested=4, available=2", "CPU, memory or topology manager",
+         "lifecycle.postStart"),
+    ],
+)
+def test_hook_errors_point_at_the_hook_that_failed(reason: str, message: str, says: str,
+                                                   never: str) -> None:
+    fix = waiting_fix(reason, message, {"name": "app"}, "the pod template of StatefulSet web")
+    assert says in fix
+    assert never not in fix
+
+
+def test_run_as_non_root_with_a_named_user_asks_for_the_numeric_uid() -> None:
+    fix = config_error_fix("container has runAsNonRoot and image has non-numeric user (app), "
+                           "cannot verify user is non-root (pod: \"api-0_shop(1d2e)\", "
+                           "container: api)", "api", "shop", "the pod template of StatefulSet api")
+    assert "set securityContext.runAsUser to its numeric UID" in fix
+    assert "image runs as root" not in fix
 
 
 def test_an_ambiguous_denied_pull_is_not_called_a_missing_tag() -> None:
