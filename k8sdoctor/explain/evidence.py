@@ -18,8 +18,9 @@ from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.cluster.state import ClusterState
 from k8sdoctor.explain.redact import redact
 
-MAX_OBJECTS = 10
-"""Affected objects listed by name; the rest are counted."""
+MAX_OBJECTS = 5
+"""Affected objects listed by name; the rest are counted (a model needs a few names for its
+commands, not forty)."""
 MAX_RELATED = 6
 MAX_EVIDENCE_LINES = 25
 MAX_LINE_CHARS = 600

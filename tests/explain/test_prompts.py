@@ -40,8 +40,9 @@ def test_the_prompt_names_the_fault_objects_and_related_findings(
     rendered = prompts.render(group_context(crash_group), language="en", anonymized=False)
     assert "- Reason: CrashLoopBackOff" in rendered.prompt
     assert "- Affected objects (10):" in rendered.prompt
-    for finding in crash_group.causes:
-        assert f"Pod shop/{finding.name}" in rendered.prompt
+    listed = [f for f in crash_group.causes if f"Pod shop/{f.name}" in rendered.prompt]
+    assert listed == list(crash_group.causes[:5])
+    assert "  - and 5 more like them" in rendered.prompt
     assert "ProgressDeadlineExceeded on Deployment shop/storefront" in rendered.prompt
     assert "NoReadyEndpoints on Service shop/storefront" in rendered.prompt
     assert "Not collected (k8sdoctor was run without --with-logs)." in rendered.prompt
