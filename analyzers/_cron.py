@@ -44,6 +44,8 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class Schedule:
+    """A schedule the controller accepts, ready for ``previous_runs``."""
+
     expression: str
     """Five fields for croniter (macros expanded), or "" for ``@every``."""
     interval: timedelta | None
@@ -66,6 +68,8 @@ def zone(name: str) -> tzinfo:
 
 
 def parse(schedule: str) -> Schedule:
+    """``spec.schedule`` as robfig/cron's standard parser reads it; ScheduleError, in that
+    parser's words, for one the controller refuses."""
     text, zone_prefix = schedule.strip(), None
     if text.startswith(("TZ=", "CRON_TZ=")):
         head, _, text = text.partition(" ")
@@ -139,7 +143,8 @@ def _go_duration(text: str) -> timedelta:
     if text in ("0", "+0"):
         return timedelta(seconds=1)
     if not _GO_DURATION.match(text):
-        raise ScheduleError(f"failed to parse duration @every {text}: invalid duration {text!r}")
+        raise ScheduleError(f'failed to parse duration @every {text}: time: invalid duration '
+                            f'"{text}"')
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _GO_UNIT.findall(text))
     return timedelta(seconds=max(seconds, 1.0))  # the controller rounds up to a second
 

@@ -16,37 +16,53 @@ Faults reported:
   ``StartingDeadlineTooShort`` (warning): it is under 10 seconds, shorter than the
   controller's sync period, so runs can be missed. Fix: raise it or remove it.
 - ``NoRecentSuccess`` (error): the last successful run (``status.lastSuccessfulTime``, or the
-  newest completed child Job) is older than the last ``STALE_RUNS`` scheduled times, computed
-  from the schedule in its time zone as of the snapshot's time. The message says whether Jobs
-  are being started and failing (the newest one is named) or not started at all. Fix: see the
+  newest completed child Job) is older than the last 3 scheduled times and than an hour,
+  computed from the schedule in its time zone as of the snapshot's time. The message says
+  whether Jobs are started and fail, or never finish (the newest one is named), or are not
+  started at all (a run that never ends under ``concurrencyPolicy: Forbid`` is named), with the
+  controller's ``FailedCreate``, ``MissSchedule`` or ``JobAlreadyActive`` events. Fix: see the
   Job's findings, or the CronJob's events (``kubectl describe cronjob NAME``).
 - ``Suspended`` (info): ``spec.suspend`` is true, so no Job is scheduled. Fix:
   ``kubectl patch cronjob NAME --type=merge -p '{"spec":{"suspend":false}}'``.
 
-Not reported: a CronJob younger than ``STALE_RUNS`` scheduled periods; staleness of a suspended
-CronJob. Without ``spec.timeZone`` the schedule is read in UTC, the zone of nearly every
+Not reported: a CronJob younger than 3 scheduled periods or an hour; a frequent schedule whose
+runs take longer than a few periods; staleness of a suspended CronJob. Without
+``spec.timeZone`` the schedule is read in UTC, the zone of nearly every
 kube-controller-manager.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import conditions, describe_condition, describe_event, ns_flag
+from k8sdoctor.analysis.objects import (
+    conditions,
+    describe_condition,
+    describe_event,
+    format_duration,
+    ns_flag,
+)
 from k8sdoctor.cluster.state import parse_time
 
 from . import _cron
+from ._workload_pods import creation_order
 
 STALE_RUNS = 3
 """Scheduled runs that may pass without a success before ``NoRecentSuccess`` is reported."""
+MIN_STALE_SECONDS = 3600
+"""...and at least this long (an hour): a frequent schedule whose runs last longer than a few
+periods (``concurrencyPolicy: Forbid`` skips runs while one is active) is not failing."""
 MIN_STARTING_DEADLINE_SECONDS = 10
 """The CronJob controller's sync period: a shorter starting deadline can miss runs."""
 
 _CONTROLLER_EVENTS = {"UnparseableSchedule", "UnknownTimeZone", "InvalidSchedule",
-                      "TooManyMissedTimes", "MissSchedule", "FailedNeedsStart"}
+                      "TooManyMissedTimes", "MissSchedule", "FailedNeedsStart", "FailedCreate",
+                      "JobAlreadyActive"}
+"""The controller's events that explain why no Job was created (``FailedCreate`` quotes the API
+server refusing the Job; ``JobAlreadyActive`` is concurrencyPolicy Forbid skipping a run)."""
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
@@ -132,15 +148,20 @@ def _staleness(state: ClusterState, cj: Mapping[str, Any], schedule: _cron.Sched
     name, ns = meta["name"], ns_flag(meta.get("namespace"))
     runs = _cron.previous_runs(schedule, where, state.now, STALE_RUNS)
     created = parse_time(meta.get("creationTimestamp"))
-    if len(runs) < STALE_RUNS or created is None or created > runs[-1]:
+    if len(runs) < STALE_RUNS or created is None:
+        return
+    threshold = min(runs[-1], state.now - timedelta(seconds=MIN_STALE_SECONDS))
+    if created > threshold:
         return
     jobs = sorted((j for j in state.owned_by(meta.get("uid", "")) if j.get("kind") == "Job"),
-                  key=lambda j: j["metadata"].get("creationTimestamp", ""))
+                  key=creation_order)
     success = parse_time(status.get("lastSuccessfulTime")) or _newest_completion(jobs)
-    if success is not None and success >= runs[-1]:
+    if success is not None and success >= threshold:
         return
     scheduled = parse_time(status.get("lastScheduleTime"))
     since = f"since {_iso(success)}" if success else "since it was created"
+    window = (f"across its last {STALE_RUNS} scheduled times" if threshold == runs[-1]
+              else f"in the last {format_duration((state.now - threshold).total_seconds())}")
     evidence = [f"spec.schedule={cj['spec'].get('schedule')!r} timeZone="
                 f"{cj['spec'].get('timeZone') or 'UTC'}",
                 f"last {STALE_RUNS} scheduled times: " + ", ".join(_iso(r) for r in runs),
@@ -148,29 +169,49 @@ def _staleness(state: ClusterState, cj: Mapping[str, Any], schedule: _cron.Sched
                 f"lastSuccessfulTime={status.get('lastSuccessfulTime')}",
                 *events]
     remediation = [f"kubectl describe cronjob {name}{ns}"]
-    if scheduled is None or scheduled < runs[-1]:
-        detail = ("and no Job has been started in that time: check the controller's events, "
-                  "startingDeadlineSeconds and concurrencyPolicy")
+    newest = jobs[-1] if jobs else None
+    if newest is not None:
+        evidence.append(f"Job {newest['metadata']['name']}: " + (
+            "; ".join(describe_condition(c) for c in conditions(newest).values()
+                      if c.get("status") == "True") or "running"))
+        remediation.insert(0, f"kubectl describe job {newest['metadata']['name']}{ns}  # and "
+                              "see the Job's findings")
+    if scheduled is None or scheduled < threshold:
+        detail = "and no Job has been started in that time"
+        if (newest is not None and not _finished(newest)
+                and cj["spec"].get("concurrencyPolicy") == "Forbid"):
+            detail += (f": Job {newest['metadata']['name']} is still running, and "
+                       "concurrencyPolicy Forbid skips every run until it ends")
+        else:
+            detail += (": check the controller's events, startingDeadlineSeconds and "
+                       "concurrencyPolicy")
         remediation.append(f"Start one by hand to test it: kubectl create job {name}-manual "
                            f"--from=cronjob/{name}{ns}")
+    elif newest is not None and not _finished(newest):
+        detail = (f"although Jobs were started: the newest, {newest['metadata']['name']}, has "
+                  "not finished")
+    elif newest is not None and _true(newest, "Failed"):
+        reason = (conditions(newest).get("Failed") or {}).get("reason") or "Failed"
+        detail = (f"although Jobs were started: they fail (the newest, "
+                  f"{newest['metadata']['name']}, failed: {reason})")
     else:
-        detail = "although Jobs were started: they fail"
-        if jobs:
-            newest = jobs[-1]
-            failed = conditions(newest).get("Failed")
-            detail += f" (the newest is {newest['metadata']['name']})"
-            if failed:
-                evidence.append(f"Job {newest['metadata']['name']}: {describe_condition(failed)}")
-            remediation.insert(0, f"kubectl describe job {newest['metadata']['name']}{ns}  # and "
-                                  "see the Job's findings")
+        detail = "although Jobs were started: none of them completed"
     yield _finding(cj, Severity.ERROR, "NoRecentSuccess",
-                   f"CronJob {name} has not completed a run successfully {since}, across its "
-                   f"last {STALE_RUNS} scheduled times, {detail}.", evidence, remediation)
+                   f"CronJob {name} has not completed a run successfully {since}, {window}, "
+                   f"{detail}.", evidence, remediation)
+
+
+def _true(job: Mapping[str, Any], condition: str) -> bool:
+    return (conditions(job).get(condition) or {}).get("status") == "True"
+
+
+def _finished(job: Mapping[str, Any]) -> bool:
+    return _true(job, "Complete") or _true(job, "Failed")
 
 
 def _newest_completion(jobs: list[Mapping[str, Any]]) -> datetime | None:
     times = [parse_time((j.get("status") or {}).get("completionTime")) for j in jobs
-             if (conditions(j).get("Complete") or {}).get("status") == "True"]
+             if _true(j, "Complete")]
     return max((t for t in times if t is not None), default=None)
 
 

@@ -33,7 +33,8 @@ def test_schedules_the_controller_accepts(schedule: str) -> None:
         ("0 0 * * MON-FRI/2/3", "too many slashes"),
         ("0 0 L * *", "failed to parse int from L"),
         ("@reboot", "unrecognized descriptor: @reboot"),
-        ("@every 10 minutes", "failed to parse duration"),
+        ("@every 10 minutes", 'failed to parse duration @every 10 minutes: time: invalid duration '
+                              '"10 minutes"'),
         ("CRON_TZ=Mars/Olympus 0 2 * * *", "provided bad location Mars/Olympus"),
     ],
 )
