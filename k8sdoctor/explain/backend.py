@@ -71,6 +71,9 @@ class Backend(Protocol):
     model: str
     hosted: bool
     """True when requests leave this machine for a third party: anonymization defaults on."""
+    parallel_calls: int
+    """Calls to have in flight when the config does not say: as many as the server answers at
+    once by default, since a queued call spends its timeout waiting."""
 
     def complete(self, request: ExplainRequest) -> BackendAnswer:
         """One answer to ``request``; raises ``BackendError``. Safe to call from several threads."""

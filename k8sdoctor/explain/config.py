@@ -109,8 +109,9 @@ class ExplainDefaults:
     """True or False; None (``auto``): on for hosted backends, off for local ones."""
     cache_ttl: float = 7 * 86400.0
     """Seconds a cached explanation stays valid; written as seconds or ``30m``, ``12h``, ``7d``."""
-    concurrency: int = 4
-    """Backend calls in flight at once."""
+    concurrency: int | None = None
+    """Backend calls in flight at once; None: as many as the backend serves at once by default
+    (1 for Ollama, 4 for an OpenAI-compatible server)."""
     max_tokens: int = 1024
     """The answer's length limit, sent with every call."""
     timeout: float = 120.0

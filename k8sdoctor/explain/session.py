@@ -73,14 +73,6 @@ def open_session(
 
     config = load_config(flags.config_path, environ)
     defaults = config.explain
-    options = ExplainOptions(
-        language=flags.language or defaults.language,
-        anonymize=flags.anonymize if flags.anonymize is not None else defaults.anonymize,
-        with_logs=flags.with_logs,
-        use_cache=flags.use_cache,
-        concurrency=defaults.concurrency,
-        max_tokens=defaults.max_tokens,
-    )
     prompts = PromptSet(flags.prompts_dir or defaults.prompts_dir)
     try:
         backend = resolve_backend(flags.backend, flags.model, flags.base_url, config,
@@ -88,6 +80,14 @@ def open_session(
     except BackendUnavailableError as err:
         subject = flags.backend or config.default_backend or "backend"
         return Session(None, RunError("explain", subject, str(err)), config.warnings)
+    options = ExplainOptions(
+        language=flags.language or defaults.language,
+        anonymize=flags.anonymize if flags.anonymize is not None else defaults.anonymize,
+        with_logs=flags.with_logs,
+        use_cache=flags.use_cache,
+        concurrency=defaults.concurrency or backend.parallel_calls,
+        max_tokens=defaults.max_tokens,
+    )
     cache = cache_for(config, environ)
     warnings = list(config.warnings)
     anonymizer = None

@@ -51,6 +51,7 @@ class FakeBackend:
     name: str = "fake"
     model: str = "fake-model"
     hosted: bool = False
+    parallel_calls: int = 4
     replies: list[Reply] = field(default_factory=list)
     """Used in order, one per call; when they run out, ``structured_reply``."""
     delay: float = 0.0

@@ -28,6 +28,7 @@ from k8sdoctor.explain.config import (
     load_config,
     parse_config,
 )
+from k8sdoctor.explain.session import ExplainFlags, open_session
 
 FULL = """\
 # k8sdoctor settings
@@ -309,3 +310,21 @@ def test_a_broken_backend_plugin_is_reported_and_the_others_load(
                                         "ModuleNotFoundError")
     assert errors[1].message == "k8sdoctor.explain.config:Config is not a k8sdoctor BackendType"
     assert errors[2].message == "another plugin already provides backend 'ollama'"
+
+
+@pytest.mark.parametrize(
+    ("config", "backend", "concurrency"),
+    [
+        ("", "ollama", 1),
+        ("", "openai", 4),
+        ("explain: {concurrency: 3}\n", "ollama", 3),
+    ],
+)
+def test_concurrency_defaults_to_what_the_server_answers_at_once(
+        tmp_path: Path, config: str, backend: str, concurrency: int) -> None:
+    path = write(tmp_path, config)
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "OPENAI_API_KEY": "sk-test"}
+    session = open_session(ExplainFlags(backend=backend, config_path=str(path)), None,
+                           environ=environ)
+    assert session.stage is not None
+    assert session.stage.options.concurrency == concurrency

@@ -128,6 +128,8 @@ class OllamaBackend:
     """An Ollama server (see the module docstring). Safe to share between threads."""
 
     name = "ollama"
+    parallel_calls = 1
+    """Ollama answers one request at a time unless OLLAMA_NUM_PARALLEL says otherwise."""
 
     def __init__(self, settings: BackendSettings) -> None:
         self.model = settings.model

@@ -66,6 +66,7 @@ class OpenAIBackend:
     """An OpenAI-compatible server (see the module docstring). Safe to share between threads."""
 
     name = "openai"
+    parallel_calls = 4
 
     def __init__(self, settings: BackendSettings) -> None:
         self.model = settings.model
