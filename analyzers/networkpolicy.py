@@ -9,8 +9,9 @@ Faults reported:
 - ``DefaultDenyIngress`` / ``DefaultDenyEgress`` / ``DefaultDenyAll`` (info): an empty
   ``podSelector`` with a policy type and no rules for it denies all ingress to (or egress from)
   every pod in the namespace, except what other policies allow. For egress, the message says when
-  no other policy in the namespace allows any egress, so not even DNS resolves. Fix: nothing if
-  intended; otherwise add policies that allow the traffic the pods need.
+  no other NetworkPolicy in the namespace allows any egress, so not even DNS resolves unless a
+  cluster-wide policy (AdminNetworkPolicy, Calico or Cilium global policies) allows it. Fix:
+  nothing if intended; otherwise add policies that allow the traffic the pods need.
 
 Not reported: an empty ``podSelector`` is never "selects no pods" and never "allows all" unless
 its rules do allow everything (which is not a fault); policies whose selector matches the pod
@@ -20,12 +21,16 @@ zero); any "selects no pods" when a ``-l`` selector was applied or pods could no
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import ns_flag, pod_template_labels, selector_flag
-from k8sdoctor.cluster.selectors import matches_label_selector
+from k8sdoctor.analysis.objects import (
+    PodLabelVariants,
+    ns_flag,
+    selector_flag,
+    selects_a_pod_template,
+)
 
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 _SHOWN = 5
@@ -33,12 +38,15 @@ _SHOWN = 5
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
     pods_known = state.has_kind("Pod") and not state.scope.selector
+    variants = PodLabelVariants(state)
     for policy in state.objects("NetworkPolicy"):
         selector = (policy.get("spec") or {}).get("podSelector") or {}
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
             finding = _default_deny(state, policy)
+        elif pods_known:
+            finding = _selects_nothing(state, policy, selector, variants)
         else:
-            finding = _selects_nothing(state, policy, selector) if pods_known else None
+            finding = None
         if finding:
             yield finding
 
@@ -66,8 +74,9 @@ def _default_deny(state: ClusterState, policy: Mapping[str, Any]) -> Finding | N
                "except what other NetworkPolicies there allow.")
     others = [p for p in state.in_namespace("NetworkPolicy", namespace) if p is not policy]
     if denies_egress and not any((p.get("spec") or {}).get("egress") for p in others):
-        message += (f" No other policy in {namespace} allows any egress, so its pods cannot "
-                    "even resolve DNS names.")
+        message += (f" No other NetworkPolicy in {namespace} allows any egress, so unless a "
+                    "cluster-wide policy (AdminNetworkPolicy, Calico or Cilium global policies) "
+                    "does, its pods cannot even resolve DNS names.")
     reason = ("DefaultDenyAll" if denies_ingress and denies_egress
               else "DefaultDenyIngress" if denies_ingress else "DefaultDenyEgress")
     return Finding.about(
@@ -85,17 +94,17 @@ def _default_deny(state: ClusterState, policy: Mapping[str, Any]) -> Finding | N
 
 
 def _selects_nothing(
-    state: ClusterState, policy: Mapping[str, Any], selector: Mapping[str, Any]
+    state: ClusterState, policy: Mapping[str, Any], selector: Mapping[str, Any],
+    variants: PodLabelVariants,
 ) -> Finding | None:
     meta = policy["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     if state.pods_selected_by(namespace, selector):
         return None
-    if any(matches_label_selector(selector, pod_template_labels(workload))
-           for kind in TEMPLATE_KINDS for workload in state.in_namespace(kind, namespace)):
+    if selects_a_pod_template(state, namespace, selector, TEMPLATE_KINDS):
         return None  # its pods come and go: a CronJob between runs, a scaled-down app
     pods = state.in_namespace("Pod", namespace)
-    carried = _carried_labels(pods, selector)
+    carried = _carried_labels(variants, namespace, selector)
     where = f"; pods in {namespace} carry {carried}" if carried else ""
     return Finding.about(
         policy,
@@ -111,14 +120,15 @@ def _selects_nothing(
     )
 
 
-def _carried_labels(pods: Sequence[Mapping[str, Any]], selector: Mapping[str, Any]) -> str:
-    """``app=api, app=web`` - the values the namespace's pods have for the selector's keys."""
+def _carried_labels(
+    variants: PodLabelVariants, namespace: str | None, selector: Mapping[str, Any]
+) -> str:
+    """``app=api, app=web`` - the values the namespace's live pods have for the selector's
+    keys."""
     keys = list(selector.get("matchLabels") or {})
     keys += [e.get("key") for e in selector.get("matchExpressions") or () if e.get("key")]
-    seen = sorted({f"{key}={labels[key]}"
-                   for pod in pods
-                   for labels in [pod["metadata"].get("labels") or {}]
-                   for key in keys if key in labels})
+    seen = sorted({f"{key}={value}" for values in variants(namespace, keys)
+                   for key, value in zip(keys, values, strict=True) if value is not None})
     more = len(seen) - _SHOWN
     return ", ".join(seen[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
 

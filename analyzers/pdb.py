@@ -18,8 +18,8 @@ Faults reported:
   quoted. Fix: use an integer ``minAvailable``, or manage the pods with a controller.
 
 Not reported: disruptionsAllowed 0 while some expected pods are unhealthy (then refusing
-evictions is exactly the protection wanted); budgets of workloads scaled to zero; "no pods"
-when pods could not be listed.
+evictions is exactly the protection wanted); budgets of workloads scaled to zero (their pod
+template matches the selector); "no pods" when pods could not be listed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from k8sdoctor.analysis.objects import (
     describe_condition,
     is_terminated,
     ns_flag,
+    selects_a_pod_template,
 )
 from k8sdoctor.cluster.state import ObjectRef
 
@@ -89,7 +90,8 @@ def _check(
         return
 
     if not pods and expected == 0:
-        if absence_is_known(state, "Pod", namespace):
+        if absence_is_known(state, "Pod", namespace) and not selects_a_pod_template(
+                state, namespace, spec.get("selector"), _SCALABLE):
             yield Finding.about(
                 budget, severity=Severity.WARNING, reason="NoPodsSelected",
                 message=f"PodDisruptionBudget {name} selects no pods, so it protects nothing.",

@@ -24,8 +24,9 @@ Faults reported:
 
 Not reported: Services without a selector (endpoints managed by hand) and ExternalName Services;
 readiness of Services with ``publishNotReadyAddresses``; Services whose only pods are finished
-(Succeeded / Failed Job pods); endpoints that are terminating; pod-based checks when a ``-l``
-selector was applied or pods could not be listed.
+(Succeeded / Failed Job pods); no ready endpoint while every selected pod was created less than
+five minutes ago (a new app, or a ``Recreate`` rollout, still starting); endpoints that are
+terminating; pod-based checks when a ``-l`` selector was applied or pods could not be listed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from typing import Any
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.endpoints import Endpoint, ServiceEndpoints, service_endpoints
 from k8sdoctor.analysis.objects import (
+    LabelValues,
+    PodLabelVariants,
     conditions,
     describe_condition,
     describe_event,
@@ -56,15 +59,18 @@ _SHOWN = 3
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
+    variants = PodLabelVariants(state)
     for service in state.objects("Service"):
         spec = service.get("spec") or {}
         if spec.get("type") == "LoadBalancer":
             yield from _check_load_balancer(state, service)
         if spec.get("type") != "ExternalName" and spec.get("selector"):
-            yield from _check_backends(state, service)
+            yield from _check_backends(state, service, variants)
 
 
-def _check_backends(state: ClusterState, service: Mapping[str, Any]) -> Iterator[Finding]:
+def _check_backends(
+    state: ClusterState, service: Mapping[str, Any], variants: PodLabelVariants
+) -> Iterator[Finding]:
     meta, spec = service["metadata"], service["spec"]
     name, namespace = meta["name"], meta.get("namespace")
     selector: Mapping[str, str] = spec["selector"]
@@ -72,7 +78,7 @@ def _check_backends(state: ClusterState, service: Mapping[str, Any]) -> Iterator
     pods = state.pods_matching(namespace, selector) if pods_known else ()
     active = [pod for pod in pods if not is_terminated(pod)]
     if pods_known and not pods:
-        yield _no_pods(state, service)
+        yield _no_pods(state, service, variants)
         return
     if pods_known and not active:
         return  # only finished Job pods: nothing is meant to answer
@@ -102,6 +108,8 @@ def _check_backends(state: ClusterState, service: Mapping[str, Any]) -> Iterator
                              "(see the pods' findings)."],
             )
         return
+    if _all_starting(state, active):
+        return  # a new app, or a Recreate rollout, whose pods are minutes old
     if endpoints.not_ready:
         not_ready = endpoints.not_ready
         yield Finding.about(
@@ -128,7 +136,9 @@ def _check_backends(state: ClusterState, service: Mapping[str, Any]) -> Iterator
     )
 
 
-def _no_pods(state: ClusterState, service: Mapping[str, Any]) -> Finding:
+def _no_pods(
+    state: ClusterState, service: Mapping[str, Any], variants: PodLabelVariants
+) -> Finding:
     """Nothing carries the selector's labels: a scaled-down or failing workload, or a typo."""
     meta, selector = service["metadata"], service["spec"]["selector"]
     name, namespace = meta["name"], meta.get("namespace")
@@ -162,7 +172,7 @@ def _no_pods(state: ClusterState, service: Mapping[str, Any]) -> Finding:
             remediation=[f"kubectl describe {workloads[0]['kind'].lower()} "
                          f"{workloads[0]['metadata']['name']}{ns}  # why no pods are created"],
         )
-    nearby = _closest_pods(state.in_namespace("Pod", namespace), selector)
+    nearby = _closest_pods(variants(namespace, selector), selector)
     if nearby:
         closest = "; ".join(f"{_name(pod)} has {_labels_for(pod, selector)}" for pod in nearby)
         hint = f" The closest pods: {closest}."
@@ -287,28 +297,27 @@ def _not_ready_for_long(
     return late
 
 
-def _closest_pods(
-    pods: Sequence[Mapping[str, Any]], selector: Mapping[str, str]
-) -> list[Mapping[str, Any]]:
-    """Running pods that share the most selector pairs, best first; failing any, those that
-    share the most selector keys."""
-    def score(pod: Mapping[str, Any]) -> tuple[int, int]:
-        labels = pod["metadata"].get("labels") or {}
-        return (sum(labels.get(k) == v for k, v in selector.items()),
-                sum(k in labels for k in selector))
+def _all_starting(state: ClusterState, pods: Sequence[Mapping[str, Any]]) -> bool:
+    """True when every one of ``pods`` was created less than the grace period ago."""
+    ages = [state.age_of(pod["metadata"].get("creationTimestamp")) for pod in pods]
+    return bool(ages) and all(age is not None and age < NOT_READY_GRACE_SECONDS for age in ages)
 
-    scored = [(score(p), p) for p in pods if not is_terminated(p) and score(p) > (0, 0)]
-    if any(pairs for (pairs, _), _ in scored):
-        scored = [item for item in scored if item[0][0]]
-    scored.sort(key=lambda item: (-item[0][0], -item[0][1], _name(item[1])))
-    shown: list[Mapping[str, Any]] = []
-    seen_labels: set[str] = set()
-    for _, pod in scored:
-        labels = _labels_for(pod, selector)
-        if labels not in seen_labels:  # one pod per distinct label set: replicas look alike
-            seen_labels.add(labels)
-            shown.append(pod)
-    return shown[:_SHOWN]
+
+def _closest_pods(
+    variants: Mapping[LabelValues, Mapping[str, Any]], selector: Mapping[str, str]
+) -> list[Mapping[str, Any]]:
+    """One live pod per distinct set of values for the selector's keys (replicas look alike):
+    those sharing the most selector pairs first; failing any pair, those sharing the most keys."""
+    scored = []
+    for values, pod in variants.items():
+        pairs = sum(have == want for have, want in zip(values, selector.values(), strict=True))
+        keys = sum(have is not None for have in values)
+        if keys:
+            scored.append((pairs, keys, pod))
+    if any(pairs for pairs, _, _ in scored):
+        scored = [item for item in scored if item[0]]
+    scored.sort(key=lambda item: (-item[0], -item[1], _name(item[2])))
+    return [pod for _, _, pod in scored[:_SHOWN]]
 
 
 def _declared_ports(pod: Mapping[str, Any]) -> tuple[set[str], set[int], bool]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.quantity import parse_quantity
+from k8sdoctor.cluster.selectors import matches_label_selector
 from k8sdoctor.cluster.state import ClusterState, ObjectRef, event_time
 
 
@@ -221,3 +222,66 @@ def is_static_pod(pod: Mapping[str, Any]) -> bool:
     meta = pod.get("metadata") or {}
     return "kubernetes.io/config.mirror" in (meta.get("annotations") or {}) or any(
         ref.get("kind") == "Node" for ref in meta.get("ownerReferences") or ())
+
+
+def lacks_service_port(service: Mapping[str, Any], port: int | str | None) -> bool:
+    """True when ``service`` has no entry in ``spec.ports`` for ``port`` (a number, or a port's
+    name), so a reference to it resolves to nothing. An ExternalName Service forwards any port
+    to its external name and never lacks one; a reference naming no port lacks nothing."""
+    spec = service.get("spec") or {}
+    if port is None or spec.get("type") == "ExternalName":
+        return False
+    key = "name" if isinstance(port, str) else "port"
+    return not any(entry.get(key) == port for entry in spec.get("ports") or ())
+
+
+def describe_service_ports(service: Mapping[str, Any]) -> str:
+    """``80/TCP 'http', 443/TCP`` for messages; ``no ports`` when the Service has none."""
+    ports = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+                      + (f" {p['name']!r}" if p.get("name") else "")
+                      for p in (service.get("spec") or {}).get("ports") or ())
+    return ports or "no ports"
+
+
+LabelValues = tuple[str | None, ...]
+"""The values one pod carries for a sequence of label keys, None where it lacks a key."""
+
+
+class PodLabelVariants:
+    """The distinct label values a namespace's live pods carry for a set of keys: what a
+    selector that matches nothing comes closest to. Each namespace and key sequence is read
+    once per run, so a cluster with many broken selectors is not a scan of its pods for each."""
+
+    def __init__(self, state: ClusterState) -> None:
+        self._state = state
+        self._seen: dict[tuple[str, tuple[str, ...]], dict[LabelValues, Mapping[str, Any]]] = {}
+
+    def __call__(
+        self, namespace: str | None, keys: Iterable[str]
+    ) -> Mapping[LabelValues, Mapping[str, Any]]:
+        """Each combination of values for ``keys`` found on a live pod, with the first pod (by
+        name) that carries it."""
+        cache_key = (namespace or "", tuple(keys))
+        if cache_key not in self._seen:
+            variants: dict[LabelValues, Mapping[str, Any]] = {}
+            for pod in self._state.in_namespace("Pod", namespace):
+                if is_terminated(pod):
+                    continue
+                labels = pod["metadata"].get("labels") or {}
+                values = tuple(labels.get(key) for key in cache_key[1])
+                known = variants.get(values)
+                if known is None or pod["metadata"]["name"] < known["metadata"]["name"]:
+                    variants[values] = pod
+            self._seen[cache_key] = variants
+        return self._seen[cache_key]
+
+
+def selects_a_pod_template(
+    state: ClusterState, namespace: str | None, selector: Mapping[str, Any] | None,
+    kinds: Iterable[str],
+) -> bool:
+    """Whether a ``LabelSelector`` matches the pod template of a workload of ``kinds`` in
+    ``namespace``: then it selects that workload's pods even while none exists (a Deployment
+    scaled to zero, a CronJob between runs)."""
+    return any(matches_label_selector(selector, pod_template_labels(workload))
+               for kind in kinds for workload in state.in_namespace(kind, namespace))
