@@ -35,7 +35,8 @@ LANGUAGE_NAMES = {
     "tr": "Turkish", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "hi": "Hindi",
 }
 
-_FENCE_MARKER = re.compile(r"<(\s*/?\s*untrusted-data)", re.IGNORECASE)
+_FENCE_MARKER = re.compile(r"<([\W_]{0,8}untrusted[\W_]{0,3}data)", re.IGNORECASE)
+"""A marker as a model may read one: any case, spaces, a zero-width space, ``untrusted_data``."""
 _DEFANGED_MARKER = "\N{SINGLE LEFT-POINTING ANGLE QUOTATION MARK}\\1"
 """A look-alike of ``<`` so quoted markers stay readable but no longer open or close a fence."""
 
