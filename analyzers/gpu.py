@@ -39,7 +39,9 @@ Karpenter is adding (``TriggeredScaleUp`` / ``Nominated`` in the last 15 minutes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
@@ -76,12 +78,48 @@ def is_accelerator(resource: str) -> bool:
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
     nodes = state.objects("Node")
+    offers: Callable[[str], tuple[_Offer, ...]] = cache(
+        lambda resource: _offers(state, nodes, resource))
     for pod in state.objects("Pod"):
         if _unschedulable(pod):
-            yield from _pending(state, pod, nodes)
+            yield from _pending(state, pod, offers)
     for node in nodes:
         yield from _gpu_node(state, node)
     yield from _bypassing_device_plugin(state)
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """A node with an extended resource in its capacity, and what its pods already request."""
+
+    node: Mapping[str, Any]
+    capacity: float
+    allocatable: float
+    requested: float
+
+    @property
+    def name(self) -> str:
+        return self.node["metadata"]["name"]
+
+    @property
+    def free(self) -> float:
+        return self.allocatable - self.requested
+
+
+def _offers(
+    state: ClusterState, nodes: Sequence[Mapping[str, Any]], resource: str
+) -> tuple[_Offer, ...]:
+    """The nodes that have ``resource`` in capacity: read once per resource, not per pod."""
+    offers = []
+    for node in nodes:
+        capacity = _amount(node, "capacity", resource)
+        if capacity > 0:
+            requested = sum(pod_request(p.get("spec") or {}, resource)
+                            for p in state.pods_on_node(node["metadata"]["name"])
+                            if not is_terminated(p))
+            offers.append(_Offer(node, capacity, _amount(node, "allocatable", resource),
+                                 requested))
+    return tuple(offers)
 
 
 def _unschedulable(pod: Mapping[str, Any]) -> bool:
@@ -100,7 +138,7 @@ def _amount(obj: Mapping[str, Any], field: str, resource: str) -> float:
 
 
 def _pending(
-    state: ClusterState, pod: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]
+    state: ClusterState, pod: Mapping[str, Any], offers: Callable[[str], tuple[_Offer, ...]]
 ) -> Iterator[Finding]:
     spec = pod.get("spec") or {}
     names = {name for _, c in all_containers(spec)
@@ -112,14 +150,14 @@ def _pending(
     for resource in sorted(names):
         wanted = pod_request(spec, resource)
         if wanted > 0:
-            finding = _placement(state, pod, resource, wanted, nodes)
+            finding = _placement(state, pod, resource, wanted, offers(resource))
             if finding:
                 yield finding
 
 
 def _placement(
     state: ClusterState, pod: Mapping[str, Any], resource: str, wanted: float,
-    nodes: Sequence[Mapping[str, Any]],
+    offering: Sequence[_Offer],
 ) -> Finding | None:
     """Walks the nodes through the filters that matter for ``resource``; the first filter that
     leaves none is the fault."""
@@ -133,7 +171,6 @@ def _placement(
                              evidence=evidence, remediation=steps,
                              parent=state.workload_of(pod))
 
-    offering = [n for n in nodes if _amount(n, "capacity", resource) > 0]
     if not offering:
         return finding(Severity.ERROR, "NoNodeOffersResource",
                        f"{asks}, and no node offers {resource}: no device plugin advertises it.",
@@ -141,58 +178,51 @@ def _placement(
                         f"ALLOCATABLE:.status.allocatable.{resource.replace('.', chr(92) + '.')}",
                         f"Install the device plugin for {resource} (for NVIDIA: the GPU "
                         "operator or k8s-device-plugin) or add a node pool that has it."])
-    healthy = [n for n in offering if _amount(n, "allocatable", resource) > 0]
+    healthy = [o for o in offering if o.allocatable > 0]
     if not healthy:
         return finding(Severity.ERROR, "DevicePluginUnhealthy",
                        f"{asks}; {_node_list(offering)} have it in capacity but 0 allocatable: "
                        "the device plugin reports no healthy device.",
                        [f"kubectl get pods -A -o wide --field-selector spec.nodeName="
-                        f"{offering[0]['metadata']['name']}  # the device plugin pod's logs",
+                        f"{offering[0].name}  # the device plugin pod's logs",
                         "On the node: nvidia-smi (XID errors, a GPU fallen off the bus)"])
-    usable = [n for n in healthy if _ready(n) and not (n.get("spec") or {}).get("unschedulable")]
+    usable = [o for o in healthy
+              if _ready(o.node) and not (o.node.get("spec") or {}).get("unschedulable")]
     if not usable:
         return finding(Severity.ERROR, "GPUNodesUnavailable",
                        f"{asks}; every node offering it is NotReady or cordoned: "
                        f"{_node_list(healthy)}.",
-                       [f"kubectl describe node {healthy[0]['metadata']['name']}"])
-    selected = [n for n in usable if _node_selected(spec, n)]
+                       [f"kubectl describe node {healthy[0].name}"])
+    selected = [o for o in usable if _node_selected(spec, o.node)]
     if not selected:
         return finding(Severity.ERROR, "GPUNodesNotSelected",
                        f"{asks}, but its nodeSelector / node affinity excludes every node that "
                        f"offers it ({_node_list(usable)}).",
-                       [f"kubectl get nodes --show-labels | grep "
-                        f"{usable[0]['metadata']['name']}  # compare with the pod's "
-                        "nodeSelector and affinity", "Fix spec.nodeSelector or "
+                       [f"kubectl get nodes --show-labels | grep {usable[0].name}  # compare "
+                        "with the pod's nodeSelector and affinity", "Fix spec.nodeSelector or "
                         "spec.affinity.nodeAffinity in the pod template."])
-    tolerated = [n for n in selected if not _blocking_taints(spec, n)]
+    tolerated = [o for o in selected if not _blocking_taints(spec, o.node)]
     if not tolerated:
-        taints = {_taint_text(t) for n in selected for t in _blocking_taints(spec, n)}
-        first = _blocking_taints(spec, selected[0])[0]
+        taints = {_taint_text(t) for o in selected for t in _blocking_taints(spec, o.node)}
+        first = _blocking_taints(spec, selected[0].node)[0]
         return finding(Severity.ERROR, "UntoleratedGPUTaint",
                        f"{asks}; the nodes that offer it ({_node_list(selected)}) carry taints "
                        f"it does not tolerate: {', '.join(sorted(taints))}.",
                        [f"Add to the pod template: tolerations: [{{key: {first.get('key')}, "
                         f"operator: Exists, effect: {first.get('effect')}}}]"])
-    free = {n["metadata"]["name"]: (_amount(n, "allocatable", resource)
-                                    - _used(state, n["metadata"]["name"], resource),
-                                    _amount(n, "allocatable", resource)) for n in tolerated}
-    if any(left >= wanted for left, _ in free.values()):
+    if any(o.free >= wanted for o in tolerated):
         return None  # the resource is not what keeps this pod Pending
-    where = ", ".join(f"{node} ({max(left, 0):g} of {total:g} free)"
-                      for node, (left, total) in sorted(free.items())[:_MAX_NODES_NAMED])
-    more = " ..." if len(free) > _MAX_NODES_NAMED else ""
+    tolerated.sort(key=lambda o: o.name)
+    where = ", ".join(f"{o.name} ({max(o.free, 0):g} of {o.allocatable:g} free)"
+                      for o in tolerated[:_MAX_NODES_NAMED])
+    more = " ..." if len(tolerated) > _MAX_NODES_NAMED else ""
     return finding(Severity.WARNING, "InsufficientGPU",
-                   f"{asks}; {len(free)} node(s) offer it and none has enough free: "
+                   f"{asks}; {len(tolerated)} node(s) offer it and none has enough free: "
                    f"{where}{more}.",
                    [f"kubectl get pods -A -o wide --field-selector spec.nodeName="
-                    f"{sorted(free)[0]}  # which pods hold the {resource}",
+                    f"{tolerated[0].name}  # which pods hold the {resource}",
                     f"Free {resource} (idle notebooks, finished jobs), lower the request, or "
                     "add nodes to the GPU pool."])
-
-
-def _used(state: ClusterState, node_name: str, resource: str) -> float:
-    return sum(pod_request(p.get("spec") or {}, resource)
-               for p in state.pods_on_node(node_name) if not is_terminated(p))
 
 
 def _scale_up_in_progress(state: ClusterState, pod: Mapping[str, Any]) -> bool:
@@ -259,9 +289,9 @@ def _requirement(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bo
     return False
 
 
-def _node_list(nodes: Sequence[Mapping[str, Any]]) -> str:
-    names = [n["metadata"]["name"] for n in nodes[:_MAX_NODES_NAMED]]
-    more = f" and {len(nodes) - _MAX_NODES_NAMED} more" if len(nodes) > _MAX_NODES_NAMED else ""
+def _node_list(offers: Sequence[_Offer]) -> str:
+    names = [o.name for o in offers[:_MAX_NODES_NAMED]]
+    more = f" and {len(offers) - _MAX_NODES_NAMED} more" if len(offers) > _MAX_NODES_NAMED else ""
     return ", ".join(names) + more
 
 

@@ -41,6 +41,7 @@ from k8sdoctor.analysis.objects import (
     conditions,
     container_request,
     describe_condition,
+    describe_event,
     format_duration,
     is_terminated,
     ns_flag,
@@ -118,7 +119,8 @@ def _check(state: ClusterState, hpa: Mapping[str, Any]) -> Iterator[Finding]:
             hpa, severity=Severity.ERROR, reason=active.get("reason") or "ScalingInactive",
             message=f"HorizontalPodAutoscaler {name} cannot compute a replica count{since}: "
                     f"{active.get('message', '')}",
-            evidence=[*evidence, *_event_lines(state, hpa)],
+            evidence=[*evidence, *(describe_event(e) for e in state.events_for(hpa)[-2:]
+                                   if e.get("type") == "Warning")],
             remediation=_metric_steps(name, ns, active.get("message", "")),
         )
 
@@ -277,12 +279,6 @@ def _metrics_summary(hpa: Mapping[str, Any]) -> str:
 
 _SOURCE_FIELD = {"Resource": "resource", "ContainerResource": "containerResource",
                  "Pods": "pods", "Object": "object", "External": "external"}
-
-
-def _event_lines(state: ClusterState, hpa: Mapping[str, Any]) -> list[str]:
-    return [f"event {e.get('type')} {e.get('reason')} (x{e.get('count') or 1}): "
-            f"{e.get('message', '')}"
-            for e in state.events_for(hpa)[-2:] if e.get("type") == "Warning"]
 
 
 ANALYZER = Analyzer(

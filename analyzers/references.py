@@ -245,22 +245,22 @@ def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
     if state.scope.selector or not all(state.has_kind(kind) for kind in listed):
         return
     referenced: dict[str, set[str]] = defaultdict(set)
-    mentioned: dict[str, list[str]] = defaultdict(list)
+    mentioned: dict[str, set[str]] = defaultdict(set)
     app_labels: dict[str, set[tuple[str, str]]] = defaultdict(set)
     users = [*state.objects("Pod"), *(w for k in TEMPLATE_KINDS for w in state.objects(k))]
     for user in users:
         namespace = user["metadata"].get("namespace") or ""
         spec = pod_template_spec(user)
         referenced[namespace].update(r.name for r in pod_references(spec) if r.kind == "ConfigMap")
-        mentioned[namespace].extend(_container_words(spec))
+        mentioned[namespace].update(_container_words(spec))
         if user["kind"] == "Pod":
             labels = user["metadata"].get("labels") or {}
             app_labels[namespace].update((k, labels[k]) for k in APP_LABELS if k in labels)
     for configmap in state.objects("ConfigMap"):
         meta = configmap["metadata"]
         name, namespace = meta["name"], meta.get("namespace") or ""
-        if (name in referenced[namespace] or _exempt(state, configmap, app_labels[namespace])
-                or _named_in(name, mentioned[namespace])):
+        if (name in referenced[namespace] or name in mentioned[namespace]
+                or _exempt(state, configmap, app_labels[namespace])):
             continue
         yield Finding.about(
             configmap, severity=Severity.INFO, reason="UnusedConfigMap",
@@ -292,18 +292,18 @@ def _exempt(state: ClusterState, configmap: Mapping[str, Any],
     )
 
 
+_WORD = re.compile(r"[\w.-]+")
+"""A run of the characters an object name can hold: a name mentioned in text is one whole run."""
+
+
 def _container_words(spec: Mapping[str, Any]) -> Iterator[str]:
-    """Commands, arguments and literal env values, where controllers are told which
-    ConfigMap to read (``--configmap=$(POD_NAMESPACE)/ingress-nginx-controller``)."""
+    """The words of commands, arguments and literal env values, where controllers are told
+    which ConfigMap to read (``--configmap=$(POD_NAMESPACE)/ingress-nginx-controller``)."""
     for _, container in all_containers(spec):
-        yield from container.get("command") or ()
-        yield from container.get("args") or ()
-        yield from (env.get("value") or "" for env in container.get("env") or ())
-
-
-def _named_in(name: str, words: Iterable[str]) -> bool:
-    pattern = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
-    return any(pattern.search(word) for word in words)
+        texts = [*(container.get("command") or ()), *(container.get("args") or ()),
+                 *(env.get("value") or "" for env in container.get("env") or ())]
+        for text in texts:
+            yield from _WORD.findall(text)
 
 
 ANALYZER = Analyzer(

@@ -37,6 +37,7 @@ Pod Security admission's restricted profile, would flag nearly every pod); finis
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -49,13 +50,15 @@ _BUILT_IN_PREFIXES = ("system:",)
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
+    grants = _default_account_grants(state)
     for pod, owner in one_pod_per_workload(state):
-        yield from _pod_findings(state, pod, owner)
+        yield from _pod_findings(state, pod, owner, grants)
     yield from _wildcard_bindings(state)
 
 
 def _pod_findings(
-    state: ClusterState, pod: Mapping[str, Any], owner: ObjectRef | None
+    state: ClusterState, pod: Mapping[str, Any], owner: ObjectRef | None,
+    grants: Mapping[str, list[str]],
 ) -> Iterator[Finding]:
     spec = pod.get("spec") or {}
     namespace = pod["metadata"].get("namespace")
@@ -118,7 +121,7 @@ def _pod_findings(
                       "the image's user (often root) applies.",
                       ["runAsNonRoot unset and no non-zero runAsUser"],
                       "set securityContext.runAsNonRoot: true (and runAsUser) in the pod spec")
-    token = None if static else _default_token(state, spec, namespace)  # no token in static pods
+    token = None if static else _default_token(state, spec, namespace, grants)  # static: none
     if token is not None:
         yield finding(Severity.WARNING if token else Severity.INFO, "DefaultServiceAccountToken",
                       f"{what} runs as the default ServiceAccount with its API token mounted"
@@ -170,7 +173,8 @@ def _effective(container: Mapping[str, Any], pod_context: Mapping[str, Any], fie
 
 
 def _default_token(
-    state: ClusterState, spec: Mapping[str, Any], namespace: str | None
+    state: ClusterState, spec: Mapping[str, Any], namespace: str | None,
+    grants: Mapping[str, list[str]],
 ) -> list[str] | None:
     """None when the pod does not run as ``default`` with a token; else the bindings that grant
     that ServiceAccount permissions (empty when none do)."""
@@ -182,11 +186,24 @@ def _default_token(
         automount = account.get("automountServiceAccountToken")
     if automount is False:
         return None
-    return [f"{b['kind']} {b['metadata']['name']} ({b.get('roleRef', {}).get('name')})"
-            for b in _bindings(state) if not _built_in(b) and any(
-                s.get("kind") == "ServiceAccount" and s.get("name") == "default"
-                and (s.get("namespace") or b["metadata"].get("namespace")) == namespace
-                for s in b.get("subjects") or ())]
+    return grants.get(namespace or "", [])
+
+
+def _default_account_grants(state: ClusterState) -> dict[str, list[str]]:
+    """``RoleBinding web-reader (view)`` for each binding that grants a namespace's ``default``
+    ServiceAccount permissions, by namespace."""
+    grants: dict[str, list[str]] = defaultdict(list)
+    for binding in _bindings(state):
+        if _built_in(binding):
+            continue
+        text = (f"{binding['kind']} {binding['metadata']['name']} "
+                f"({(binding.get('roleRef') or {}).get('name')})")
+        for subject in binding.get("subjects") or ():
+            namespace = subject.get("namespace") or binding["metadata"].get("namespace") or ""
+            if (subject.get("kind") == "ServiceAccount" and subject.get("name") == "default"
+                    and text not in grants[namespace]):
+                grants[namespace].append(text)
+    return grants
 
 
 def _bindings(state: ClusterState) -> list[Mapping[str, Any]]:

@@ -38,6 +38,7 @@ classes or volumes when StorageClasses or PersistentVolumes could not be listed.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
     absence_is_known,
     conditions,
+    describe_event,
     format_duration,
     is_terminated,
     ns_flag,
@@ -59,15 +61,21 @@ STATIC_BINDING_GRACE_SECONDS = 300
 PROVISIONING_GRACE_SECONDS = 600
 
 
+_Users = Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]
+"""Live pods by the ``(namespace, claim name)`` they mount."""
+
+
 def analyze(state: ClusterState) -> Iterator[Finding]:
-    for claim in state.objects("PersistentVolumeClaim"):
+    claims = state.objects("PersistentVolumeClaim")
+    users = _claim_users(state) if claims else {}
+    for claim in claims:
         phase = (claim.get("status") or {}).get("phase")
         if phase == "Pending":
-            finding = _pending(state, claim)
+            finding = _pending(state, claim, users)
             if finding:
                 yield finding
         elif phase == "Lost":
-            yield _lost(state, claim)
+            yield _lost(state, claim, users)
     for volume in state.objects("PersistentVolume"):
         finding = _volume(state, volume)
         if finding:
@@ -80,7 +88,7 @@ def is_default_class(storage_class: Mapping[str, Any]) -> bool:
     return any(annotations.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
 
 
-def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
+def _pending(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Finding | None:
     meta = claim["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     spec = claim.get("spec") or {}
@@ -89,7 +97,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
     age = state.age_of(meta.get("creationTimestamp")) or 0.0
     evidence = [f"phase=Pending for {format_duration(age)}",
                 f"storageClassName={class_name!r}" if class_name is not None
-                else "storageClassName unset", *_event_lines(events)]
+                else "storageClassName unset", *(describe_event(e) for e in events[-3:])]
     classes = state.objects("StorageClass")
     class_names = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
 
@@ -148,7 +156,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
 
     waits_for_consumer = (storage_class or {}).get("volumeBindingMode") == "WaitForFirstConsumer"
     if waits_for_consumer and SELECTED_NODE not in (meta.get("annotations") or {}):
-        return _consumer_pending(state, claim, evidence)
+        return _consumer_pending(state, claim, users, evidence)
 
     if static_class:
         if age < STATIC_BINDING_GRACE_SECONDS:
@@ -184,10 +192,10 @@ def _pending(state: ClusterState, claim: Mapping[str, Any]) -> Finding | None:
 
 
 def _consumer_pending(
-    state: ClusterState, claim: Mapping[str, Any], evidence: list[str]
+    state: ClusterState, claim: Mapping[str, Any], users: _Users, evidence: list[str]
 ) -> Finding | None:
     name, namespace = claim["metadata"]["name"], claim["metadata"].get("namespace")
-    for pod in _consumers(state, claim):
+    for pod in users.get((namespace or "", name), ()):
         status = pod.get("status") or {}
         scheduled = conditions(pod).get("PodScheduled") or {}
         if (pod.get("spec") or {}).get("nodeName") or status.get("phase") != "Pending":
@@ -210,33 +218,32 @@ def _consumer_pending(
     return None
 
 
-def _consumers(state: ClusterState, claim: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Live pods that mount the claim, directly or as a generic ephemeral volume."""
-    name, namespace = claim["metadata"]["name"], claim["metadata"].get("namespace")
-    users = []
-    for pod in state.in_namespace("Pod", namespace):
+def _claim_users(state: ClusterState) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    """Live pods by the claims they mount, directly or as a generic ephemeral volume (whose
+    claim is named ``<pod>-<volume>``)."""
+    users: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for pod in state.objects("Pod"):
         if is_terminated(pod):
             continue
-        pod_name = pod["metadata"]["name"]
-        for volume in (pod.get("spec") or {}).get("volumes") or ():
-            claimed = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-            ephemeral = f"{pod_name}-{volume.get('name')}" if "ephemeral" in volume else None
-            if name in (claimed, ephemeral):
-                users.append(pod)
-                break
+        namespace, pod_name = pod["metadata"].get("namespace") or "", pod["metadata"]["name"]
+        claims = {(volume.get("persistentVolumeClaim") or {}).get("claimName")
+                  or (f"{pod_name}-{volume.get('name')}" if "ephemeral" in volume else None)
+                  for volume in (pod.get("spec") or {}).get("volumes") or ()}
+        for claim in claims - {None}:
+            users[(namespace, claim)].append(pod)
     return users
 
 
-def _lost(state: ClusterState, claim: Mapping[str, Any]) -> Finding:
+def _lost(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Finding:
     name, namespace = claim["metadata"]["name"], claim["metadata"].get("namespace")
     volume = (claim.get("spec") or {}).get("volumeName") or "its volume"
-    users = [p["metadata"]["name"] for p in _consumers(state, claim)]
+    pods = [p["metadata"]["name"] for p in users.get((namespace or "", name), ())]
     return Finding.about(
         claim, severity=Severity.ERROR, reason="ClaimLost",
         message=f"PersistentVolumeClaim {name} is Lost: PersistentVolume {volume} no longer "
-                "exists" + (f"; used by {', '.join(users)}" if users else "") + ".",
+                "exists" + (f"; used by {', '.join(pods)}" if pods else "") + ".",
         evidence=["phase=Lost", f"spec.volumeName={volume}",
-                  *_event_lines(state.events_for(claim))],
+                  *(describe_event(e) for e in state.events_for(claim)[-3:])],
         remediation=[
             f"kubectl get pv {volume}  # gone: restore the disk from a backup or snapshot",
             f"Or delete and recreate the claim (data is lost): kubectl delete pvc {name}"
@@ -285,7 +292,7 @@ def _volume(state: ClusterState, volume: Mapping[str, Any]) -> Finding | None:
             volume, severity=Severity.WARNING, reason="VolumeDeletionFailing",
             message=f"PersistentVolume {name} should be deleted but deletion fails: "
                     f"{_message(failed_delete)}",
-            evidence=[*evidence, *_event_lines(state.events_for(volume))],
+            evidence=[*evidence, *(describe_event(e) for e in state.events_for(volume)[-3:])],
             remediation=[f"kubectl describe pv {name}", "Fix what the message names (often "
                          "the disk is still attached, or the provisioner lacks permission)."],
         )
@@ -326,11 +333,6 @@ def _message(event: Mapping[str, Any]) -> str:
 
 def _quoted(event: Mapping[str, Any] | None) -> str:
     return f" ({event.get('reason')}: {_message(event)})" if event else ""
-
-
-def _event_lines(events: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [f"event {e.get('type', '')} {e.get('reason', '')} (x{e.get('count') or 1}): "
-            f"{_message(e)}" for e in events[-3:]]
 
 
 def _size(obj: Mapping[str, Any]) -> str:
