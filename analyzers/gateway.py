@@ -42,7 +42,9 @@ from k8sdoctor.analysis.objects import (
     absence_is_known,
     conditions,
     describe_condition,
+    describe_service_ports,
     format_duration,
+    lacks_service_port,
     ns_flag,
 )
 
@@ -52,8 +54,6 @@ _KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
-    if not any(state.has_kind(kind) for kind in _KINDS):
-        return
     for gateway_class in state.objects("GatewayClass"):
         if finding := _check_class(state, gateway_class):
             yield finding
@@ -162,6 +162,8 @@ def _check_parents(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Fi
     meta = route["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     statuses = (route.get("status") or {}).get("parents") or ()
+    backends_checked = all(absence_is_known(state, "Service", backend_ns)
+                           for _, backend_ns, _ in _service_backends(route))
     missing, unattached, rejected, unresolved = [], [], [], []
     for ref in (route.get("spec") or {}).get("parentRefs") or ():
         kind = ref.get("kind", "Gateway")
@@ -192,8 +194,8 @@ def _check_parents(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Fi
             rejected.append((label, by_type["Accepted"]))
         resolved = by_type.get("ResolvedRefs") or {}
         if resolved.get("status") == "False" and not (
-            resolved.get("reason") == "BackendNotFound" and state.has_kind("Service")
-        ):
+            resolved.get("reason") == "BackendNotFound" and backends_checked
+        ):  # a missing Service that _check_backends names itself
             unresolved.append((label, resolved))
     ns = ns_flag(namespace)
     fix = f"kubectl edit httproute {name}{ns}"
@@ -239,28 +241,29 @@ def _check_parents(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Fi
         )
 
 
+def _service_backends(route: Mapping[str, Any]) -> Iterator[tuple[str, str | None, Mapping]]:
+    """``(field, namespace, backendRef)`` for each backendRef of the route that is a Service."""
+    namespace = route["metadata"].get("namespace")
+    for r, rule in enumerate((route.get("spec") or {}).get("rules") or ()):
+        for b, ref in enumerate(rule.get("backendRefs") or ()):
+            if ref.get("kind", "Service") == "Service" and ref.get("group", "") in ("", "core"):
+                yield f"spec.rules[{r}].backendRefs[{b}]", ref.get("namespace", namespace), ref
+
+
 def _check_backends(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Finding]:
     meta = route["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     missing, bad_ports = [], []
-    for r, rule in enumerate((route.get("spec") or {}).get("rules") or ()):
-        for b, ref in enumerate(rule.get("backendRefs") or ()):
-            if ref.get("kind", "Service") != "Service" or ref.get("group", "") not in ("", "core"):
-                continue
-            backend_ns = ref.get("namespace", namespace)
-            if not absence_is_known(state, "Service", backend_ns):
-                continue
-            where = f"spec.rules[{r}].backendRefs[{b}]"
-            service = state.get("Service", backend_ns, ref.get("name", ""))
-            target = f"{backend_ns}/{ref.get('name')}"
-            if service is None:
-                missing.append(f"{where}: Service {target}")
-            elif ref.get("port") is not None and not any(
-                p.get("port") == ref["port"] for p in (service.get("spec") or {}).get("ports") or ()
-            ):
-                offered = ", ".join(str(p.get("port")) for p in service["spec"].get("ports") or ())
-                bad_ports.append(f"{where}: Service {target} port {ref['port']} "
-                                 f"(it exposes {offered or 'no ports'})")
+    for where, backend_ns, ref in _service_backends(route):
+        if not absence_is_known(state, "Service", backend_ns):
+            continue
+        service = state.get("Service", backend_ns, ref.get("name", ""))
+        target = f"{backend_ns}/{ref.get('name')}"
+        if service is None:
+            missing.append(f"{where}: Service {target}")
+        elif lacks_service_port(service, ref.get("port")):
+            bad_ports.append(f"{where}: Service {target} port {ref['port']} "
+                             f"(it exposes {describe_service_ports(service)})")
     ns = ns_flag(namespace)
     status = [describe_condition(c) for p in (route.get("status") or {}).get("parents") or ()
               for c in p.get("conditions") or () if c.get("type") == "ResolvedRefs"]

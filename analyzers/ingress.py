@@ -22,7 +22,9 @@ Faults reported:
 Not reported: missing Services or Secrets when those kinds could not be listed, or were filtered
 by ``-n`` / ``-l``; Secret contents (Secrets are read as metadata only); a TLS Secret that
 cert-manager is still issuing for an Ingress created less than ten minutes ago; resource
-backends (``backend.resource``); ports of ExternalName Services.
+backends (``backend.resource``); ports of ExternalName Services; a ``secretName`` of the form
+``namespace/name``, which some controllers (Contour, HAProxy) read as a certificate delegated
+from another namespace.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.objects import absence_is_known, describe_event, ns_flag
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    describe_event,
+    describe_service_ports,
+    lacks_service_port,
+    ns_flag,
+)
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -130,8 +138,10 @@ def _check_backends(state: ClusterState, ingress: Mapping[str, Any]) -> Iterator
             problem = f"Service {backend.service} does not exist"
             if not backend.is_default:
                 missing.append(backend)
-        elif (offered := _port_problem(service, backend.port)) is not None:
-            problem = f"Service {backend.service} has no {backend.port_text} ({offered})"
+        elif lacks_service_port(service, backend.port):
+            offered = describe_service_ports(service)
+            problem = (f"Service {backend.service} has no {backend.port_text} "
+                       f"(it exposes {offered})")
             if not backend.is_default:
                 bad_port.append((backend, offered))
         if problem and backend.is_default:
@@ -186,7 +196,9 @@ def _check_tls(state: ClusterState, ingress: Mapping[str, Any]) -> Iterator[Find
     missing = [
         (index, tls["secretName"], tls.get("hosts") or [])
         for index, tls in enumerate(spec.get("tls") or ())
-        if tls.get("secretName") and state.get("Secret", namespace, tls["secretName"]) is None
+        # "namespace/name" is a controller's delegation to another namespace (Contour, HAProxy)
+        if tls.get("secretName") and "/" not in tls["secretName"]
+        and state.get("Secret", namespace, tls["secretName"]) is None
     ]
     if not missing:
         return
@@ -230,20 +242,6 @@ def _backend(
     port = service.get("port") or {}
     return _Backend(field, route, service.get("name", ""), port.get("number", port.get("name")),
                     is_default)
-
-
-def _port_problem(service: Mapping[str, Any], port: int | str | None) -> str | None:
-    """None when ``service`` has ``port`` (or cannot be judged); else the ports it offers."""
-    spec = service.get("spec") or {}
-    ports = spec.get("ports") or ()
-    if port is None or spec.get("type") == "ExternalName":
-        return None
-    key = "name" if isinstance(port, str) else "port"
-    if any(p.get(key) == port for p in ports):
-        return None
-    offered = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}"
-                        + (f" {p['name']!r}" if p.get("name") else "") for p in ports)
-    return f"only {offered}" if offered else "no ports"
 
 
 def _routes(backends: list[_Backend]) -> str:

@@ -3,14 +3,15 @@
 Faults reported:
 
 - ``NotReady`` (critical; warning while a node created less than 5 minutes ago is still
-  joining): the Ready condition is False; the kubelet's own message is quoted (``container
-  runtime network not ready: ... cni plugin not initialized``, ``PLEG is not healthy``). Fix:
-  what the message names - the CNI DaemonSet pod on that node, the container runtime, the
-  kubelet (``journalctl -u kubelet`` on the node).
-- ``NodeStatusUnknown`` (critical): Ready is Unknown, "Kubelet stopped posting node status.":
-  the node is powered off, unreachable, or its kubelet is down. Its pods are evicted after the
-  ``node.kubernetes.io/unreachable`` toleration (300 s by default). Fix: check the machine in
-  the cloud console, ``systemctl status kubelet``; replace the node if it does not come back.
+  joining, or while it is being removed - see below): the Ready condition is False; the
+  kubelet's own message is quoted (``container runtime network not ready: ... cni plugin not
+  initialized``, ``PLEG is not healthy``). Fix: what the message names - the CNI DaemonSet pod
+  on that node, the container runtime, the kubelet (``journalctl -u kubelet`` on the node).
+- ``NodeStatusUnknown`` (critical; warning while the node is being removed): Ready is
+  Unknown, "Kubelet stopped posting node status.": the node is powered off, unreachable, or its
+  kubelet is down. Its pods are evicted after the ``node.kubernetes.io/unreachable`` toleration
+  (300 s by default). Fix: check the machine in the cloud console, ``systemctl status
+  kubelet``; replace the node if it does not come back.
 - ``MemoryPressure`` / ``DiskPressure`` / ``PIDPressure`` (error): the kubelet is short of the
   resource and evicts pods (the evicted pods are named). Fix: find the consumers
   (``kubectl top pods``, images and logs filling the disk), set requests and limits, or grow the
@@ -32,6 +33,10 @@ Faults reported:
 - ``Cordoned`` (info): ``spec.unschedulable`` is set, so no new pod lands there (said to be
   an autoscaler scale-down when its taint is present). Fix: ``kubectl uncordon NODE`` when the
   maintenance is over.
+
+A node is being removed when it carries the cluster autoscaler's ``ToBeDeletedByClusterAutoscaler``
+or Karpenter's ``karpenter.sh/disrupted`` taint, or has been deleted: its machine shuts down, so
+its kubelet stops reporting as part of a healthy scale-down.
 
 Not reported: a condition type this table does not know (vendors add their own, with either
 polarity: GKE's ``FrequentUnregisterNetDevice`` False, AKS's ``KubeletProblem`` False, k3s's
@@ -129,12 +134,15 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
     pod_count = (f"{len(pods_here)} pod is bound to it" if len(pods_here) == 1
                  else f"{len(pods_here)} pods are bound to it")
     describe = f"kubectl describe node {name}"
+    removal = _being_removed(node)
+    removing = f" ({removal})" if removal else ""
 
     if ready and ready.get("status") == "Unknown":
         yield Finding.about(
-            node, severity=Severity.CRITICAL, reason="NodeStatusUnknown",
+            node, severity=Severity.WARNING if removal else Severity.CRITICAL,
+            reason="NodeStatusUnknown",
             message=f"Node {name} stopped reporting: {ready.get('message') or 'status Unknown'}"
-                    f"{_since(state, ready)}; {pod_count}.",
+                    f"{_since(state, ready)}{removing}; {pod_count}.",
             evidence=[describe_condition(ready), _heartbeat(ready), pod_count],
             remediation=[
                 describe,
@@ -146,13 +154,15 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
         )
         return  # the other conditions are Unknown too: nothing more to learn
     if ready and ready.get("status") == "False":
-        joining = (state.age_of(node["metadata"].get("creationTimestamp")) or 1e9) < (
-            JOINING_GRACE_SECONDS)
+        age = state.age_of(node["metadata"].get("creationTimestamp"))
+        joining = age is not None and age < JOINING_GRACE_SECONDS
         yield Finding.about(
-            node, severity=Severity.WARNING if joining else Severity.CRITICAL, reason="NotReady",
+            node, severity=Severity.WARNING if joining or removal else Severity.CRITICAL,
+            reason="NotReady",
             message=f"Node {name} is NotReady: {ready.get('message') or ready.get('reason')}"
                     f"{_since(state, ready)}"
-                    + (" (it joined the cluster minutes ago)." if joining else f"; {pod_count}."),
+                    + (" (it joined the cluster minutes ago)." if joining
+                       else f"{removing}; {pod_count}."),
             evidence=[describe_condition(ready), pod_count],
             remediation=[describe, *_not_ready_steps(name, ready.get("message") or "", pods_here)],
         )
@@ -238,11 +248,19 @@ def _pressure(
     )
 
 
+def _being_removed(node: Mapping[str, Any]) -> str | None:
+    """Why the node is on its way out (an autoscaler's deletion taint, a pending delete), if it
+    is."""
+    for taint in (node.get("spec") or {}).get("taints") or ():
+        if reason := _AUTOSCALER_TAINTS.get(taint.get("key", "")):
+            return reason
+    return "it is being deleted" if node["metadata"].get("deletionTimestamp") else None
+
+
 def _cordoned(node: Mapping[str, Any], pod_count: str) -> Finding:
     name = node["metadata"]["name"]
     taints = (node.get("spec") or {}).get("taints") or ()
-    why = next((reason for t in taints if (reason := _AUTOSCALER_TAINTS.get(t.get("key", "")))),
-               None)
+    why = _being_removed(node)
     return Finding.about(
         node, severity=Severity.INFO, reason="Cordoned",
         message=f"Node {name} is cordoned: no new pod is scheduled on it"

@@ -28,7 +28,13 @@ from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.endpoints import service_endpoints
-from k8sdoctor.analysis.objects import absence_is_known, ns_flag, selector_flag
+from k8sdoctor.analysis.objects import (
+    absence_is_known,
+    describe_service_ports,
+    lacks_service_port,
+    ns_flag,
+    selector_flag,
+)
 
 _KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 _DEFAULT_TIMEOUT_SECONDS = 10
@@ -54,15 +60,14 @@ def _check(state: ClusterState, configuration: Mapping[str, Any]) -> Iterator[Fi
                 (webhook, f"its Service {where} does not exist", [])
             )
             continue
-        ports = (service.get("spec") or {}).get("ports") or ()
-        if not any(p.get("port") == port for p in ports):
-            offered = ", ".join(str(p.get("port")) for p in ports) or "none"
+        if lacks_service_port(service, port):
             problems["WebhookServicePortNotFound"].append(
-                (webhook, f"its Service {where} has no port {port} (ports: {offered})", [])
+                (webhook, f"its Service {where} has no port {port} (it exposes "
+                          f"{describe_service_ports(service)})", [])
             )
             continue
         if (service.get("spec") or {}).get("type") == "ExternalName":
-            continue
+            continue  # the API server calls the external name directly
         endpoints = service_endpoints(state, namespace, name)
         if endpoints is not None and not endpoints.ready:
             problems["WebhookNoReadyEndpoints"].append(
@@ -93,7 +98,7 @@ def _finding(
         sentences.append(f"webhook {hook.get('name')}: {text}, so {effect}")
     message = f"{kind} {name}: " + "; ".join(sentences) + "."
     if failing_closed and reason != "WebhookServicePortNotFound":
-        message += f" Requests fail with: {_api_error(failing_closed[0], reason)}"
+        message += f" Requests fail with an error such as: {_api_error(failing_closed[0], reason)}"
     evidence = []
     for hook, _, extra in entries:
         service = hook["clientConfig"]["service"]
@@ -174,7 +179,8 @@ def _intercepts_pods(webhook: Mapping[str, Any]) -> bool:
 
 
 def _api_error(webhook: Mapping[str, Any], reason: str) -> str:
-    """The error the API server returns to clients, as kube-apiserver words it."""
+    """The error the API server returns to clients, as kube-apiserver words it when it routes to
+    endpoints (with cluster-IP routing, a missing endpoint shows as a refused connection)."""
     ref = webhook["clientConfig"]["service"]
     timeout = webhook.get("timeoutSeconds", _DEFAULT_TIMEOUT_SECONDS)
     url = (f"https://{ref.get('name')}.{ref.get('namespace')}.svc:{ref.get('port', 443)}"
