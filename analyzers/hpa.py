@@ -8,9 +8,10 @@ Faults reported:
   (DaemonSet, Job, CronJob, Pod, Service...). Fix: point the HPA at a Deployment or
   StatefulSet.
 - ``MissingResourceRequest`` (error): the HPA scales on a resource's utilization (a percentage
-  of the request) but a container of the target sets no request for it, so the controller
-  cannot compute utilization (``missing request for cpu in container app of Pod web-...``).
-  Fix: set ``resources.requests.<resource>`` on every container of the target's pod template.
+  of the request) but a container of the target (sidecars included) sets no request for it, so
+  the controller cannot compute utilization (``missing request for cpu in container app of Pod
+  web-...``). Fix: set ``resources.requests.<resource>`` on every container of the target's pod
+  template.
 - ``FailedGetResourceMetric`` / ``FailedGetPodsMetric`` / ``FailedGetObjectMetric`` /
   ``FailedGetExternalMetric`` / ``FailedGetContainerResourceMetric`` / ``InvalidSelector`` ...
   (error): ScalingActive has been False for 5 minutes; the controller's reason and message are
@@ -27,7 +28,8 @@ Not reported: ScalingActive False with ``ScalingDisabled`` (the target is scaled
 purpose); AbleToScale False for back-off (``BackoffBoth``, ``BackoffDownscale``: normal
 stabilisation); metric errors younger than 5 minutes (new pods have no metrics yet);
 "missing requests" in a pod template when a LimitRange gives the namespace default requests and
-no pod exists to check; a missing target when its kind could not be listed.
+no pod exists to check, or in a pod that sets pod-level ``resources.requests``; a missing target
+when its kind could not be listed.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from k8sdoctor.analysis.objects import (
     is_terminated,
     ns_flag,
     pod_template_spec,
+    running_containers,
 )
 
 METRIC_ERROR_GRACE_SECONDS = 300
@@ -149,7 +152,9 @@ def _check(state: ClusterState, hpa: Mapping[str, Any]) -> Iterator[Finding]:
 def _missing_requests(
     state: ClusterState, hpa: Mapping[str, Any], target: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
-    """``(resource, container)`` pairs whose request utilization metrics need and lack.
+    """``(resource, container)`` pairs whose request utilization metrics need and lack: as the
+    controller computes utilization, every app and sidecar container needs one, unless the pod
+    sets pod-level ``resources.requests``.
 
     Judged on the target's live pods (admission may have filled in LimitRange defaults);
     from the pod template only when no pod exists and no LimitRange sets defaults.
@@ -169,7 +174,10 @@ def _missing_requests(
     missing = []
     for resource, only_container in wanted:
         for pod_spec in specs:
-            for container in pod_spec.get("containers") or ():
+            pod_level = ((pod_spec.get("resources") or {}).get("requests") or {}).get(resource)
+            if only_container is None and pod_level is not None:
+                continue  # pod-level resources stand in for the containers' requests
+            for container in running_containers(pod_spec):
                 if only_container and container.get("name") != only_container:
                     continue
                 if container_request(container, resource) is None:

@@ -20,9 +20,10 @@ pods, else the pod), naming the containers. Requests are read from running pods,
 LimitRange added at admission count.
 
 Not reported: finished pods; ephemeral (debug) containers; init containers that run to
-completion (only restartable "sidecar" init containers hold resources); usage of pods younger
-than 10 minutes or not Running (start-up is not steady state). ``PodMetrics`` is one sample over a
-short window: treat ``OverProvisioned`` as a lead, not a verdict.
+completion (only restartable "sidecar" init containers hold resources); containers without
+requests or limits of their own in a pod that sets pod-level ``spec.resources``; usage of pods
+younger than 10 minutes or not Running (start-up is not steady state). ``PodMetrics`` is one
+sample over a short window: treat ``OverProvisioned`` as a lead, not a verdict.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
-from k8sdoctor.analysis.objects import is_static_pod, ns_flag, one_pod_per_workload
+from k8sdoctor.analysis.objects import (
+    is_static_pod,
+    ns_flag,
+    one_pod_per_workload,
+    running_containers,
+)
 from k8sdoctor.cluster.quantity import format_bytes, format_cores, parse_quantity
 
 WASTE_RATIO = 4.0
@@ -49,12 +55,6 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
     yield from _hygiene(state)
     if state.has_kind("PodMetrics"):
         yield from _over_provisioned(state)
-
-
-def _running_containers(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    spec = pod.get("spec") or {}
-    sidecars = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
-    return [*sidecars, *(spec.get("containers") or ())]
 
 
 def _resource(container: Mapping[str, Any], field: str, resource: str) -> str | None:
@@ -74,12 +74,18 @@ def _check_pod(
     what = (f"{owner.kind} {owner.name}" if owner
             else f"{'static ' if is_static_pod(pod) else ''}pod {pod['metadata']['name']}")
     qos = f"pod {pod['metadata']['name']} qosClass={(pod.get('status') or {}).get('qosClass')}"
-    containers = _running_containers(pod)
-    lacking = {c["name"]: [r for r in ("cpu", "memory") if not _resource(c, "requests", r)]
+    spec = pod.get("spec") or {}
+    containers = running_containers(spec)
+    whole_pod = {"resources": spec.get("resources") or {}}  # pod-level resources cover them all
+
+    def sets(container: Mapping[str, Any], field: str, resource: str) -> bool:
+        return bool(_resource(container, field, resource) or _resource(whole_pod, field, resource))
+
+    lacking = {c["name"]: [r for r in ("cpu", "memory") if not sets(c, "requests", r)]
                for c in containers}
     lacking = {name: resources for name, resources in lacking.items() if resources}
     best_effort = bool(containers) and not any(
-        _resource(c, field, r) for c in containers for field in ("requests", "limits")
+        sets(c, field, r) for c in containers for field in ("requests", "limits")
         for r in ("cpu", "memory"))
     if best_effort:
         yield Finding.about(
@@ -103,7 +109,7 @@ def _check_pod(
                 f"{r}=<amount>" for r in res)) for name, res in list(lacking.items())[:_TOP]],
             parent=parent,
         )
-    unlimited = [c["name"] for c in containers if not _resource(c, "limits", "memory")]
+    unlimited = [c["name"] for c in containers if not sets(c, "limits", "memory")]
     if unlimited and not best_effort:
         yield Finding.about(
             target, severity=Severity.INFO, reason="MissingMemoryLimit",
@@ -167,7 +173,7 @@ def _over_provisioned(state: ClusterState) -> Iterator[Finding]:
         age = state.age_of(pod["metadata"].get("creationTimestamp"))
         if age is None or age < MIN_POD_AGE_SECONDS:
             continue
-        containers = {c["name"]: c for c in _running_containers(pod)}
+        containers = {c["name"]: c for c in running_containers(pod.get("spec") or {})}
         for sample in metrics.get("containers") or ():
             container = containers.get(sample.get("name", ""))
             if container is None:

@@ -47,6 +47,7 @@ from k8sdoctor.analysis.objects import (
     is_terminated,
     ns_flag,
     pod_template_labels,
+    running_containers,
     selector_flag,
 )
 from k8sdoctor.cluster.selectors import matches_map
@@ -324,24 +325,22 @@ def _declared_ports(pod: Mapping[str, Any]) -> tuple[set[str], set[int], bool]:
     """Port names and numbers the pod's app containers (and sidecars) declare, and whether every
     app container declares at least one (only then is an undeclared number telling)."""
     spec = pod.get("spec") or {}
-    sidecars = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
-    containers = list(spec.get("containers") or ())
     names: set[str] = set()
     numbers: set[int] = set()
-    for container in containers + sidecars:
+    for container in running_containers(spec):
         for port in container.get("ports") or ():
             if port.get("name"):
                 names.add(port["name"])
             if port.get("containerPort") is not None:
                 numbers.add(int(port["containerPort"]))
-    complete = bool(containers) and all(c.get("ports") for c in containers)
+    app_containers = spec.get("containers") or ()
+    complete = bool(app_containers) and all(c.get("ports") for c in app_containers)
     return names, numbers, complete
 
 
 def _describe_ports(pod: Mapping[str, Any]) -> list[str]:
-    spec = pod.get("spec") or {}
     described = []
-    for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+    for container in running_containers(pod.get("spec") or {}):
         for port in container.get("ports") or ():
             text = f"{container.get('name')}: {port.get('containerPort')}/"
             text += port.get("protocol", "TCP")

@@ -68,6 +68,14 @@ def all_containers(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[s
             yield field, container
 
 
+def running_containers(pod_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The containers that run for the pod's whole life: restartable init containers
+    ("sidecars", ``restartPolicy: Always``), then the app containers."""
+    sidecars = [c for c in pod_spec.get("initContainers") or ()
+                if c.get("restartPolicy") == "Always"]
+    return [*sidecars, *(pod_spec.get("containers") or ())]
+
+
 def pod_template_spec(workload: Mapping[str, Any]) -> Mapping[str, Any]:
     """The pod spec of a Pod, a workload's template, or a CronJob's job template."""
     if workload.get("kind") == "Pod":
