@@ -10,8 +10,9 @@ Reports only when the Gateway API kinds are served. Faults reported:
   Fix: set it to an existing class (``kubectl get gatewayclass``).
 - ``GatewayNotAccepted`` / ``GatewayNotProgrammed`` (error; warning while still ``Unknown``
   after five minutes): the controller rejected the Gateway, or could not program it (no address
-  assigned, invalid listeners); its condition and failing listeners are quoted. Fix: what the
-  condition names.
+  assigned, invalid listeners); its condition and failing listeners are quoted. ``Pending`` and
+  ``AddressNotAssigned`` (a load balancer being provisioned) count only after five minutes.
+  Fix: what the condition names.
 - ``ListenersNotReady`` (error): the Gateway is programmed but some listeners are not (an
   unresolved certificate reference, a conflict). Fix: the listener's condition message.
 - ``ParentNotFound`` (error): an HTTPRoute's ``parentRefs`` names a Gateway (or mesh Service)
@@ -50,6 +51,8 @@ from k8sdoctor.analysis.objects import (
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 PENDING_GRACE_SECONDS = 5 * 60
+_IN_PROGRESS_REASONS = frozenset({"Pending", "AddressNotAssigned"})
+"""Reasons a controller gives while it provisions the Gateway (a load balancer, an address)."""
 _KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
 
 
@@ -119,14 +122,18 @@ def _check_gateway(state: ClusterState, gateway: Mapping[str, Any]) -> Finding |
     age = state.age_of(meta.get("creationTimestamp")) or 0
     for kind in ("Accepted", "Programmed"):
         condition = by_type.get(kind) or {}
-        failed = condition.get("status") == "False"
-        stuck = condition.get("status") == "Unknown" and age >= PENDING_GRACE_SECONDS
-        if failed or stuck:
+        status = condition.get("status")
+        waiting = status == "Unknown" or (
+            status == "False" and condition.get("reason") in _IN_PROGRESS_REASONS)
+        # the CRD's default status dates its conditions 1970: never earlier than the Gateway
+        transition = state.age_of(condition.get("lastTransitionTime"))
+        waited = age if transition is None else min(age, transition)
+        if status in ("False", "Unknown") and not (waiting and waited < PENDING_GRACE_SECONDS):
             return Finding.about(
-                gateway, severity=Severity.ERROR if failed else Severity.WARNING,
+                gateway, severity=Severity.ERROR if status == "False" else Severity.WARNING,
                 reason=f"GatewayNot{kind}",
                 message=f"Gateway {name} is not {kind.lower()}"
-                        + (f" after {format_duration(age)}" if stuck else "")
+                        + (f" after {format_duration(waited)}" if waiting else "")
                         + f": {condition.get('reason')}: {condition.get('message', '')}",
                 evidence=evidence,
                 remediation=[f"kubectl describe gateway {name}{ns}",
