@@ -16,8 +16,9 @@ Faults reported:
   resource and evicts pods (the evicted pods are named). Fix: find the consumers
   (``kubectl top pods``, images and logs filling the disk), set requests and limits, or grow the
   node.
-- ``NetworkUnavailable`` (error): the node's network (routes, CNI) is not configured; pods on it
-  get no network. Fix: check the CNI or the cloud route controller.
+- ``NetworkUnavailable`` (error; not reported while the node is joining, before the route
+  controller has created its route): the node's network (routes, CNI) is not configured; pods
+  on it get no network. Fix: check the CNI or the cloud route controller.
 - Conditions set by node agents (node-problem-detector, AKS, EKS node monitoring agent), judged
   by a table of known condition types and which status is the bad one: ``KernelDeadlock``,
   ``ReadonlyFilesystem``, ``XfsShutdown``, ``CorruptDockerOverlay2``,
@@ -136,6 +137,8 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
     describe = f"kubectl describe node {name}"
     removal = _being_removed(node)
     removing = f" ({removal})" if removal else ""
+    age = state.age_of(node["metadata"].get("creationTimestamp"))
+    joining = age is not None and age < JOINING_GRACE_SECONDS
 
     if ready and ready.get("status") == "Unknown":
         yield Finding.about(
@@ -154,8 +157,6 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
         )
         return  # the other conditions are Unknown too: nothing more to learn
     if ready and ready.get("status") == "False":
-        age = state.age_of(node["metadata"].get("creationTimestamp"))
-        joining = age is not None and age < JOINING_GRACE_SECONDS
         yield Finding.about(
             node, severity=Severity.WARNING if joining or removal else Severity.CRITICAL,
             reason="NotReady",
@@ -172,7 +173,7 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
         if condition and condition.get("status") == "True":
             yield _pressure(state, node, condition, resource)
     network = by_type.get("NetworkUnavailable")
-    if network and network.get("status") == "True":
+    if network and network.get("status") == "True" and not joining:
         yield Finding.about(
             node, severity=Severity.ERROR, reason="NetworkUnavailable",
             message=f"Node {name} has no configured network: "
