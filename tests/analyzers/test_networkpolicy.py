@@ -7,31 +7,25 @@ from dataclasses import replace
 
 import pytest
 
-from k8sdoctor.cluster.state import ClusterState, Scope
+from k8sdoctor.cluster.state import Scope
 from k8sdoctor.testing import check_case, installed_analyzer, load_cases
-from tests.analyzers.case_state import CASES_DIR, case_state
+from tests.analyzers.case_state import CASES_DIR, case_reasons
 
 ANALYZER = installed_analyzer("networkpolicy")
+EVERYTHING = set(ANALYZER.kinds)
 TYPO = "podSelector with a label typo selects no pod while the namespace has pods"
 
 
-def _reasons(listed: set[str], scope: Scope | None = None) -> list[str]:
-    whole = case_state("networkpolicy", TYPO, listed)
-    state = ClusterState({kind: whole.objects(kind) for kind in whole.kinds if kind in listed},
-                         now=whole.now, listed_kinds=listed, scope=scope)
-    return [f.reason for f in ANALYZER.analyze(state)]
-
-
 def test_selects_no_pods_is_reported_on_a_complete_pod_list() -> None:
-    assert _reasons(set(ANALYZER.kinds)) == ["SelectsNoPods"]
+    assert case_reasons("networkpolicy", TYPO, EVERYTHING) == ["SelectsNoPods"]
 
 
 def test_selects_no_pods_is_not_claimed_under_a_label_selector() -> None:
-    assert _reasons(set(ANALYZER.kinds), Scope(selector="team=shop")) == []
+    assert case_reasons("networkpolicy", TYPO, EVERYTHING, Scope(selector="team=shop")) == []
 
 
 def test_selects_no_pods_is_not_claimed_when_pods_could_not_be_listed() -> None:
-    assert _reasons(set(ANALYZER.kinds) - {"Pod"}) == []
+    assert case_reasons("networkpolicy", TYPO, EVERYTHING - {"Pod"}) == []
 
 
 def test_message_excludes_fails_a_case_whose_message_says_the_excluded_words() -> None:
