@@ -16,8 +16,9 @@ built-in one that is installed), so this analyzer reads every kind they read.
 Not reported: events older than an hour; Normal events; events about objects that no longer
 exist (pods of a finished rollout); a warning that a later event shows resolved
 (``FailedScheduling`` followed by ``Scheduled``, ``FailedCreate`` by ``SuccessfulCreate``,
-``ProvisioningFailed`` by ``ProvisioningSucceeded``, an image pull failure by ``Pulled``, probe
-failures of a pod that became Ready after them...).
+``ProvisioningFailed`` by ``ProvisioningSucceeded``, an image pull failure by ``Pulled``), and
+any warning about a pod that became Ready after it (probe failures while it started, its node
+briefly ``NodeNotReady``).
 """
 
 from __future__ import annotations
@@ -142,11 +143,11 @@ def _is_explained(
 
 
 def _resolved(state: ClusterState, obj: Mapping[str, Any], reason: str, last_warning: str) -> bool:
-    if reason == "Unhealthy" and obj.get("kind") == "Pod":
+    if obj.get("kind") == "Pod":
         ready = conditions(obj).get("Ready") or {}
         if ready.get("status") == "True" and (ready.get("lastTransitionTime") or "") >= (
                 last_warning):
-            return True  # probe failures while starting, before the pod became Ready
+            return True  # it has recovered: probe failures while starting, a node blip
     fixes = RESOLVED_BY.get(reason)
     return bool(fixes) and any(
         e.get("type") == "Normal" and e.get("reason") in fixes and event_time(e) > last_warning
