@@ -54,6 +54,7 @@ from k8sdoctor.analysis.objects import (
     tolerates,
 )
 from k8sdoctor.cluster.quantity import parse_quantity
+from k8sdoctor.cluster.selectors import Requirement
 from k8sdoctor.cluster.state import event_time
 
 SCALE_UP_SECONDS = 900
@@ -270,23 +271,20 @@ def _term_matches(term: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
 
 
 def _requirement(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, operator = expression.get("key", ""), expression.get("operator")
-    values = expression.get("values") or ()
-    if operator == "In":
-        return labels.get(key) in values
-    if operator == "NotIn":
-        return labels.get(key) not in values
-    if operator == "Exists":
-        return key in labels
-    if operator == "DoesNotExist":
-        return key not in labels
-    if operator in ("Gt", "Lt") and key in labels and values:
+    """A NodeSelectorRequirement: the label selector operators, plus ``Gt`` / ``Lt`` on
+    integer values."""
+    key, operator = expression.get("key", ""), expression.get("operator", "")
+    values = tuple(expression.get("values") or ())
+    if operator in ("Gt", "Lt"):
         try:
             have, bound = int(labels[key]), int(values[0])
-        except ValueError:
+        except (KeyError, IndexError, ValueError):
             return False
         return have > bound if operator == "Gt" else have < bound
-    return False
+    try:
+        return Requirement(key, operator, values).holds(labels)
+    except ValueError:  # an operator the API does not define
+        return False
 
 
 def _node_list(offers: Sequence[_Offer]) -> str:
