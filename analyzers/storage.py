@@ -15,9 +15,10 @@ Faults reported:
 - ``ConsumerPodPending`` (warning): the class binds ``WaitForFirstConsumer`` and the pod using
   the claim cannot be scheduled, so the volume is never provisioned; the scheduler's message is
   quoted. Fix: the pod's scheduling problem (resources, affinity, taints, zones).
-- ``NoMatchingVolume`` (warning): a claim for static binding (``storageClassName: ""`` or a
-  class only PersistentVolumes carry) has found no fitting volume for 5 minutes. Fix: create a
-  PersistentVolume matching its size, access modes and class.
+- ``NoMatchingVolume`` (warning): a claim for static binding (``storageClassName: ""``, a
+  class only PersistentVolumes carry, a ``volumeName`` or a volume ``selector``) has found no
+  fitting volume for 5 minutes. Fix: create a PersistentVolume matching its size, access modes
+  and class.
 - ``ProvisioningStalled`` (warning): a claim has been Pending for 10 minutes with no failure
   reported - usually the external provisioner is not running. Fix: check the CSI controller pods.
 - ``ClaimLost`` (error): the claim's PersistentVolume is gone; its data is unreachable. Fix:
@@ -101,8 +102,11 @@ def _pending(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Fi
     classes = state.objects("StorageClass")
     class_names = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
 
+    # a claim that names its volume, or selects volumes by label, binds statically
+    names_its_volume = bool(spec.get("volumeName") or spec.get("selector"))
     no_default = not any(is_default_class(c) for c in classes)
-    if class_name is None and absence_is_known(state, "StorageClass") and no_default:
+    if (class_name is None and not names_its_volume and absence_is_known(state, "StorageClass")
+            and no_default):
         return Finding.about(
             claim, severity=Severity.ERROR, reason="NoDefaultStorageClass",
             message=f"PersistentVolumeClaim {name} names no storageClassName and the cluster "
@@ -118,7 +122,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Fi
             ],
         )
     storage_class = state.get("StorageClass", None, class_name) if class_name else None
-    static_class = class_name == "" or (
+    static_class = names_its_volume or class_name == "" or (
         class_name is not None and storage_class is None and any(
             (pv.get("spec") or {}).get("storageClassName") == class_name
             for pv in state.objects("PersistentVolume")))
@@ -164,8 +168,9 @@ def _pending(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Fi
         return Finding.about(
             claim, severity=Severity.WARNING, reason="NoMatchingVolume",
             message=f"PersistentVolumeClaim {name} waits for a pre-created PersistentVolume "
-                    f"(class {class_name!r}) and none fits"
-                    + _quoted(_latest(events, "FailedBinding")) + ".",
+                    + (f"({spec['volumeName']}) " if spec.get("volumeName")
+                       else f"(class {class_name!r}) ")
+                    + "and none fits" + _quoted(_latest(events, "FailedBinding")) + ".",
             evidence=evidence,
             remediation=[
                 "kubectl get pv  # is there an Available volume with the claim's class, "
