@@ -26,13 +26,13 @@ from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
+    POD_TEMPLATE_KINDS,
     PodLabelVariants,
     ns_flag,
     selector_flag,
     selects_a_pod_template,
 )
 
-TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 _SHOWN = 5
 
 
@@ -101,7 +101,7 @@ def _selects_nothing(
     name, namespace = meta["name"], meta.get("namespace")
     if state.pods_selected_by(namespace, selector):
         return None
-    if selects_a_pod_template(state, namespace, selector, TEMPLATE_KINDS):
+    if selects_a_pod_template(state, namespace, selector):
         return None  # its pods come and go: a CronJob between runs, a scaled-down app
     pods = state.in_namespace("Pod", namespace)
     carried = _carried_labels(variants, namespace, selector)
@@ -135,7 +135,7 @@ def _carried_labels(
 
 ANALYZER = Analyzer(
     name="networkpolicy",
-    kinds=("NetworkPolicy", "Pod", *TEMPLATE_KINDS),
+    kinds=("NetworkPolicy", "Pod", *POD_TEMPLATE_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
     default=False,

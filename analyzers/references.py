@@ -42,6 +42,7 @@ from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
+    POD_TEMPLATE_KINDS,
     absence_is_known,
     all_containers,
     describe_event,
@@ -50,7 +51,6 @@ from k8sdoctor.analysis.objects import (
     pod_template_spec,
 )
 
-TEMPLATE_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 INJECTED_CONFIGMAPS = frozenset({"kube-root-ca.crt", "openshift-service-ca.crt",
                                  "istio-ca-root-cert"})
@@ -241,13 +241,13 @@ def _kubelet_evidence(state: ClusterState, pod: Mapping[str, Any], names: list[s
 
 
 def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
-    listed = ("Pod", "ConfigMap", *TEMPLATE_KINDS)
+    listed = ("Pod", "ConfigMap", *POD_TEMPLATE_KINDS)
     if state.scope.selector or not all(state.has_kind(kind) for kind in listed):
         return
     referenced: dict[str, set[str]] = defaultdict(set)
     mentioned: dict[str, set[str]] = defaultdict(set)
     app_labels: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    users = [*state.objects("Pod"), *(w for k in TEMPLATE_KINDS for w in state.objects(k))]
+    users = [*state.objects("Pod"), *(w for k in POD_TEMPLATE_KINDS for w in state.objects(k))]
     for user in users:
         namespace = user["metadata"].get("namespace") or ""
         spec = pod_template_spec(user)
@@ -268,7 +268,7 @@ def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
                     f"{namespace} (volumes, projected volumes, env and envFrom of init, app and "
                     "ephemeral containers, workloads and CronJobs).",
             evidence=[f"{len(state.in_namespace('Pod', namespace))} pods and the pod templates "
-                      f"of {', '.join(TEMPLATE_KINDS)} searched in namespace {namespace}",
+                      f"of {', '.join(POD_TEMPLATE_KINDS)} searched in namespace {namespace}",
                       f"created {meta.get('creationTimestamp')}"],
             remediation=[f"kubectl delete configmap {name}{ns_flag(namespace)}  # once you are "
                          "sure no application reads it through the API"],
@@ -308,7 +308,7 @@ def _container_words(spec: Mapping[str, Any]) -> Iterator[str]:
 
 ANALYZER = Analyzer(
     name="references",
-    kinds=("Pod", "ConfigMap", "Secret", "ServiceAccount", "Event", *TEMPLATE_KINDS),
+    kinds=("Pod", "ConfigMap", "Secret", "ServiceAccount", "Event", *POD_TEMPLATE_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
 )

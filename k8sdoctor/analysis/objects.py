@@ -76,6 +76,10 @@ def running_containers(pod_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [*sidecars, *(pod_spec.get("containers") or ())]
 
 
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+"""The workload kinds that carry a pod template (a CronJob's inside its job template)."""
+
+
 def pod_template_spec(workload: Mapping[str, Any]) -> Mapping[str, Any]:
     """The pod spec of a Pod, a workload's template, or a CronJob's job template."""
     if workload.get("kind") == "Pod":
@@ -286,7 +290,7 @@ class PodLabelVariants:
 
 def selects_a_pod_template(
     state: ClusterState, namespace: str | None, selector: Mapping[str, Any] | None,
-    kinds: Iterable[str],
+    kinds: Iterable[str] = POD_TEMPLATE_KINDS,
 ) -> bool:
     """Whether a ``LabelSelector`` matches the pod template of a workload of ``kinds`` in
     ``namespace``: then it selects that workload's pods even while none exists (a Deployment
