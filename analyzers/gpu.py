@@ -97,6 +97,8 @@ class _Offer:
     capacity: float
     allocatable: float
     requested: float
+    schedulable: bool
+    """Ready and not cordoned."""
 
     @property
     def name(self) -> str:
@@ -118,8 +120,9 @@ def _offers(
             requested = sum(pod_request(p.get("spec") or {}, resource)
                             for p in state.pods_on_node(node["metadata"]["name"])
                             if not is_terminated(p))
+            schedulable = _ready(node) and not (node.get("spec") or {}).get("unschedulable")
             offers.append(_Offer(node, capacity, _amount(node, "allocatable", resource),
-                                 requested))
+                                 requested, schedulable))
     return tuple(offers)
 
 
@@ -187,8 +190,7 @@ def _placement(
                        [f"kubectl get pods -A -o wide --field-selector spec.nodeName="
                         f"{offering[0].name}  # the device plugin pod's logs",
                         "On the node: nvidia-smi (XID errors, a GPU fallen off the bus)"])
-    usable = [o for o in healthy
-              if _ready(o.node) and not (o.node.get("spec") or {}).get("unschedulable")]
+    usable = [o for o in healthy if o.schedulable]
     if not usable:
         return finding(Severity.ERROR, "GPUNodesUnavailable",
                        f"{asks}; every node offering it is NotReady or cordoned: "
