@@ -121,8 +121,16 @@ def container_request(container: Mapping[str, Any], resource: str) -> float | No
 
 def pod_request(pod_spec: Mapping[str, Any], resource: str) -> float:
     """The amount of ``resource`` the scheduler reserves for a pod, as kube-scheduler computes
-    it: the larger of the app containers (plus restartable init "sidecars") and the biggest
-    init container (plus the sidecars started before it)."""
+    it: the pod-level ``resources`` when they name it, else the larger of the app containers
+    (plus restartable init "sidecars") and the biggest init container (plus the sidecars started
+    before it); plus the RuntimeClass's ``overhead``."""
+    try:
+        overhead = parse_quantity((pod_spec.get("overhead") or {}).get(resource) or "0")
+    except ValueError:
+        overhead = 0.0
+    pod_level = container_request(pod_spec, resource)  # a pod's resources: a container's shape
+    if pod_level is not None:
+        return pod_level + overhead
     sidecars = 0.0
     init_peak = 0.0
     for init in pod_spec.get("initContainers") or ():
@@ -135,7 +143,7 @@ def pod_request(pod_spec: Mapping[str, Any], resource: str) -> float:
     running = sidecars + sum(
         container_request(c, resource) or 0.0 for c in pod_spec.get("containers") or ()
     )
-    return max(running, init_peak)
+    return max(running, init_peak) + overhead
 
 
 def tolerates(tolerations: Iterable[Mapping[str, Any]] | None, taint: Mapping[str, Any]) -> bool:
