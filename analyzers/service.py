@@ -13,9 +13,11 @@ Faults reported:
 - ``SelectorMatchesNoPods`` (error): no pod and no workload's pod template carries the selector's
   labels; the pods whose labels come closest are shown. Fix: make ``spec.selector`` and the pod
   template labels agree.
-- ``TargetPortNotExposed`` (error): the selected pods declare no container port with the
-  ``targetPort``'s name (or, when every app container declares its ports, its number), so traffic
-  goes nowhere. Fix: point ``spec.ports[].targetPort`` at a declared port, or declare it.
+- ``TargetPortNotExposed`` (error for a named ``targetPort`` no container declares: the
+  endpoints controller cannot resolve it, so traffic goes nowhere; warning for a number that no
+  container declares while every app container declares its ports - declared ports are only
+  informational, so the app may still listen there). Fix: point ``spec.ports[].targetPort`` at
+  a declared port, or declare it.
 - ``LoadBalancerPending`` (warning): a ``type: LoadBalancer`` Service has had no ingress address
   for more than ten minutes; the service controller's events (``SyncLoadBalancerFailed``) are
   quoted. Fix: what the event names; a cluster with no load-balancer implementation needs one
@@ -36,7 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
-from k8sdoctor.analysis.endpoints import Endpoint, ServiceEndpoints, service_endpoints
+from k8sdoctor.analysis.endpoints import Endpoint, endpoints_from_pods, service_endpoints
 from k8sdoctor.analysis.objects import (
     LabelValues,
     PodLabelVariants,
@@ -89,7 +91,7 @@ def _check_backends(
         return
     endpoints = service_endpoints(state, namespace, name)
     if endpoints is None and pods_known:
-        endpoints = _endpoints_from_pods(active)
+        endpoints = endpoints_from_pods(active)
     if endpoints is None:
         return
     evidence = [f"selector {_labels(selector)}", endpoints.summary()]
@@ -202,27 +204,31 @@ def _unexposed_target_ports(
     meta = service["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     declared = [_declared_ports(pod) for pod in pods]
-    problems = []
+    every_app_container_declares = all(complete for _, _, complete in declared)
+    named, numbered = [], []
     for index, port in enumerate(service["spec"].get("ports") or ()):
         target = port.get("targetPort", port.get("port"))
         label = f"port {port.get('name') or port.get('port')}"
         if isinstance(target, str) and not target.isdigit():
             if not any(target in names for names, _, _ in declared):
-                problems.append((index, f"{label} targets the named port {target!r}", target))
-        elif target is not None:
-            number = int(target)
-            every_app_container_declares = all(complete for _, _, complete in declared)
-            if every_app_container_declares and not any(number in nums for _, nums, _ in declared):
-                problems.append((index, f"{label} targets port {number}", number))
+                named.append((index, f"{label} targets the named port {target!r}", target))
+        elif target is not None and every_app_container_declares and not any(
+                int(target) in numbers for _, numbers, _ in declared):
+            numbered.append((index, f"{label} targets port {target}", target))
+    problems = named + numbered
     if not problems:
         return None
     first = pods[0]
     offered = ", ".join(_describe_ports(first)) or "none"
     described = "; ".join(text for _, text, _ in problems)
+    effect = ("the endpoints controller cannot resolve a port name no container declares" if named
+              else "declared ports are only informational, but if nothing listens there every "
+                   "connection is refused")
     return Finding.about(
-        service, severity=Severity.ERROR, reason="TargetPortNotExposed",
+        service, severity=Severity.ERROR if named else Severity.WARNING,
+        reason="TargetPortNotExposed",
         message=f"Service {name}: {described}, which no container of its {len(pods)} selected "
-                f"pod(s) declares (pod {_name(first)} declares: {offered}).",
+                f"pod(s) declares (pod {_name(first)} declares: {offered}); {effect}.",
         evidence=[f"spec.ports[{i}].targetPort={target}" for i, _, target in problems]
                  + [f"pod {_name(first)} container ports: {offered}"],
         remediation=[f"Set spec.ports[{problems[0][0]}].targetPort of Service {name} to a port "
@@ -266,22 +272,6 @@ def _check_load_balancer(state: ClusterState, service: Mapping[str, Any]) -> Ite
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _endpoints_from_pods(pods: Sequence[Mapping[str, Any]]) -> ServiceEndpoints:
-    """Endpoints as the controller would publish them, when neither kind could be listed."""
-    return ServiceEndpoints(
-        "Pod readiness",
-        tuple(
-            Endpoint(address=(pod.get("status") or {}).get("podIP", ""),
-                     ready=(conditions(pod).get("Ready") or {}).get("status") == "True",
-                     terminating=bool(pod["metadata"].get("deletionTimestamp")),
-                     target_kind="Pod", target_name=_name(pod))
-            for pod in pods
-            if (pod.get("status") or {}).get("podIP")
-        ),
-        (),
-    )
 
 
 def _not_ready_for_long(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from k8sdoctor.analysis.objects import absence_is_known
+from k8sdoctor.analysis.objects import absence_is_known, conditions
 from k8sdoctor.cluster.state import ClusterState
 
 
@@ -38,7 +38,7 @@ class ServiceEndpoints:
     """What the endpoint controllers publish for one Service."""
 
     source: str
-    """``EndpointSlice`` or ``Endpoints``: the kind the endpoints were read from."""
+    """``EndpointSlice``, ``Endpoints`` or ``Pod readiness``: where the endpoints were read."""
     endpoints: tuple[Endpoint, ...]
     objects: tuple[str, ...]
     """The names of the EndpointSlices (or the Endpoints) read, for evidence."""
@@ -78,6 +78,23 @@ def service_endpoints(
             return ServiceEndpoints("Endpoints", (), ())
         return ServiceEndpoints("Endpoints", _dedupe(_legacy_endpoints(endpoints)), (service,))
     return None
+
+
+def endpoints_from_pods(pods: Iterable[Mapping[str, Any]]) -> ServiceEndpoints:
+    """The endpoints the controller would publish for ``pods`` (those with an IP, ready when
+    their Ready condition is True): a stand-in when neither endpoint kind could be listed."""
+    return ServiceEndpoints(
+        "Pod readiness",
+        tuple(
+            Endpoint(address=(pod.get("status") or {}).get("podIP", ""),
+                     ready=(conditions(pod).get("Ready") or {}).get("status") == "True",
+                     terminating=bool(pod["metadata"].get("deletionTimestamp")),
+                     target_kind="Pod", target_name=pod["metadata"]["name"])
+            for pod in pods
+            if (pod.get("status") or {}).get("podIP")
+        ),
+        (),
+    )
 
 
 def _slice_endpoints(endpoint_slice: Mapping[str, Any]) -> Iterator[Endpoint]:
