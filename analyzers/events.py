@@ -51,7 +51,7 @@ _Key = tuple[str, str, str]
 
 def _peers() -> tuple[Analyzer, ...]:
     """The default built-in analyzers installed next to this one; a module that fails to import
-    (or is being written) is skipped."""
+    is skipped here (the plugin loader reports it when it loads that analyzer itself)."""
     package = importlib.import_module("k8sdoctor.analyzers")
     found = []
     for module in pkgutil.iter_modules(package.__path__):
