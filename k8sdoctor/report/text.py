@@ -15,7 +15,7 @@ from itertools import groupby
 from rich.console import Console
 from rich.text import Text
 
-from k8sdoctor.analysis.finding import Explanation, Finding, Severity
+from k8sdoctor.analysis.finding import Explanation, Finding, RunError, Severity
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
 
@@ -53,10 +53,12 @@ def render(report: Report, options: RenderOptions) -> str:
         console.print(Text(title, style="bold underline"))
         for _, on_object in groupby(in_namespace, key=lambda f: (f.kind, f.name)):
             _print_object(console, list(on_object), explained)
-    if report.errors:
-        console.print()
-        console.print(Text("Not checked", style="bold"))
-        for error in report.errors:
+    for title, errors in (("Not checked", _data_errors(report)),
+                          ("Not explained", _explain_errors(report))):
+        if errors:
+            console.print()
+            console.print(Text(title, style="bold"))
+        for error in errors:
             _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
                            bullet="! ", bullet_style="yellow")
     console.print()
@@ -197,10 +199,21 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
-    if report.errors:
-        count = len(report.errors)
-        summary.append(f"; {count} part{'s' if count != 1 else ''} not checked", style="yellow")
+    if unchecked := len(_data_errors(report)):
+        summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
+                       style="yellow")
+    if _explain_errors(report):
+        summary.append("; some explanations missing", style="yellow")
     return summary
+
+
+def _data_errors(report: Report) -> list[RunError]:
+    """What left the findings incomplete: kinds not listed, plugins or analyzers that failed."""
+    return [e for e in report.errors if e.makes_data_incomplete]
+
+
+def _explain_errors(report: Report) -> list[RunError]:
+    return [e for e in report.errors if not e.makes_data_incomplete]
 
 
 def _inference_lines(report: Report) -> list[Text]:

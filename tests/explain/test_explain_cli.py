@@ -187,7 +187,7 @@ def test_a_refused_connection_is_one_line_and_changes_nothing(capsys) -> None:
     assert len(warnings) == 1
     assert closed in warnings[0] and "ollama serve" in warnings[0]
     assert "(3 of 3 finding groups not explained)" in warnings[0]
-    assert out.split("\nNot checked")[0].rstrip() == plain.split("\n36 findings")[0].rstrip()
+    assert out.split("\nNot explained")[0].rstrip() == plain.split("\n36 findings")[0].rstrip()
 
 
 def test_garbage_answers_are_retried_once_then_shown_as_text(capsys) -> None:
