@@ -1,212 +1,179 @@
-"""How long analysis takes on a large cluster, and how much memory it needs.
+"""How long analysis takes on a large cluster, how much memory it needs, and how both grow.
 
-Builds a synthetic cluster in memory (Deployments -> ReplicaSets -> Pods with Services,
-EndpointSlices, Events, ConfigMaps and nodes; a share of the pods broken in realistic ways), then
-times building the ``ClusterState`` and running every installed analyzer over it, and reports the
-peak memory of the whole run. Prints one line of figures per size.
+Builds a synthetic cluster per size (``synthetic``: every kind the analyzers read, in proportion
+to the pod count, a few percent broken), then times loading it from a snapshot file, and building
+the ``ClusterState`` and running every installed analyzer over it, and measures the memory the
+analysis allocates at its peak. Prints one line per size and how the times grew between the two
+largest sizes. With ``--per-analyzer`` each analyzer is also timed alone on the run's state, its
+indexes already built, so each is charged for its own work; they are listed slowest first, and
+any whose time grows clearly faster than the cluster is named. Exits 1 when an analyzer raised
+or could not be loaded.
 
-    python benchmarks/analyze.py                # 1,000 / 5,000 / 20,000 pods
-    python benchmarks/analyze.py --pods 50000
+    python benchmarks/analyze.py                    # 1,000 / 5,000 / 20,000 pods
+    python benchmarks/analyze.py --pods 50000 --per-analyzer
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import math
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from synthetic import NOW, Obj, build
 
 from k8sdoctor.analysis.engine import run_analyzers
-from k8sdoctor.analysis.registry import discover
+from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.state import ClusterState, Scope
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
-PODS_PER_DEPLOYMENT = 10
-PODS_PER_NODE = 50
+SUPERLINEAR = 1.25
+"""A growth exponent above this (time ~ pods^k) is clearly faster than linear."""
+NOISE_FLOOR = 0.05
+"""Seconds: below this at the largest size, an exponent is mostly timer noise."""
+REPEATS = 3
+"""Per-analyzer times are the best of this many runs."""
 
 
-def _ts(minutes_ago: int) -> str:
-    return (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass
+class Figures:
+    pods: int
+    objects: int
+    load_seconds: float
+    analysis_seconds: float
+    peak_bytes: int
+    findings: int
+    errors: list[str]
+    per_analyzer: dict[str, tuple[float, int]] = field(default_factory=dict)
+    """Analyzer name -> (seconds alone, findings)."""
 
 
-def _meta(name: str, namespace: str | None, uid: str, **extra: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "uid": uid, "creationTimestamp": _ts(600),
-                            "resourceVersion": "1"}
-    if namespace:
-        meta["namespace"] = namespace
-    meta.update(extra)
-    return meta
-
-
-def _node(index: int) -> dict[str, Any]:
-    name = f"node-{index:04d}"
-    ready = {"type": "Ready", "status": "True", "reason": "KubeletReady",
-             "message": "kubelet is posting ready status", "lastHeartbeatTime": _ts(1),
-             "lastTransitionTime": _ts(600)}
-    return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": _meta(name, None, f"node-{index}", labels={"kubernetes.io/hostname": name}),
-        "spec": {},
-        "status": {"capacity": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-                   "allocatable": {"cpu": "15800m", "memory": "62Gi", "pods": "110"},
-                   "conditions": [ready]},
-    }
-
-
-def _container_status(broken: bool) -> dict[str, Any]:
-    if broken:
-        return {
-            "name": "app", "ready": False, "restartCount": 14, "image": "registry.example/app:1",
-            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s "
-                                  "restarting failed container=app pod=x"}},
-            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
-                                         "startedAt": _ts(7), "finishedAt": _ts(6)}},
-        }
-    return {"name": "app", "ready": True, "restartCount": 0, "image": "registry.example/app:1",
-            "state": {"running": {"startedAt": _ts(500)}}}
-
-
-def _workload(ns: str, index: int, nodes: int, broken: bool) -> Iterator[dict[str, Any]]:
-    name = f"app-{index:04d}"
-    labels = {"app": name}
-    dep_uid, rs_uid = f"dep-{ns}-{index}", f"rs-{ns}-{index}"
-    replicas = PODS_PER_DEPLOYMENT
-    available = 0 if broken else replicas
-    yield {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": _meta(name, ns, dep_uid, generation=1, labels=labels),
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels}, "spec": {"containers": [
-                     {"name": "app", "image": "registry.example/app:1",
-                      "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-                      "envFrom": [{"configMapRef": {"name": f"{name}-config"}}]}]}}},
-        "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": available,
-                   "availableReplicas": available, "updatedReplicas": replicas,
-                   "conditions": [
-                       {"type": "Available", "status": "False" if broken else "True",
-                        "reason": ("MinimumReplicasUnavailable" if broken
-                                   else "MinimumReplicasAvailable"),
-                        "lastTransitionTime": _ts(300)},
-                       {"type": "Progressing", "status": "True",
-                        "reason": "NewReplicaSetAvailable", "lastTransitionTime": _ts(300)}]},
-    }
-    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{name}-5d8f7c9b4",
-             "uid": rs_uid, "controller": True, "blockOwnerDeletion": True}
-    yield {
-        "apiVersion": "apps/v1", "kind": "ReplicaSet",
-        "metadata": _meta(f"{name}-5d8f7c9b4", ns, rs_uid, labels=labels, ownerReferences=[
-            {**owner, "kind": "Deployment", "name": name, "uid": dep_uid}]),
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}},
-        "status": {"replicas": replicas, "readyReplicas": available,
-                   "availableReplicas": available},
-    }
-    yield {"apiVersion": "v1", "kind": "ConfigMap",
-           "metadata": _meta(f"{name}-config", ns, f"cm-{ns}-{index}"), "data": {"A": "1"}}
-    endpoints = []
-    for replica in range(replicas):
-        pod_name = f"{name}-5d8f7c9b4-{replica:05d}"
-        pod_uid = f"pod-{ns}-{index}-{replica}"
-        node = f"node-{(index * replicas + replica) % nodes:04d}"
-        yield {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": _meta(pod_name, ns, pod_uid, labels={**labels,
-                              "pod-template-hash": "5d8f7c9b4"}, ownerReferences=[owner]),
-            "spec": {"nodeName": node, "containers": [
-                {"name": "app", "image": "registry.example/app:1",
-                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-                 "envFrom": [{"configMapRef": {"name": f"{name}-config"}}]}]},
-            "status": {"phase": "Running", "podIP": f"10.{index % 250}.{replica}.{index % 200}",
-                       "conditions": [{"type": "Ready", "status": "False" if broken else "True"}],
-                       "containerStatuses": [_container_status(broken)]},
-        }
-        endpoints.append({"addresses": [f"10.{index % 250}.{replica}.{index % 200}"],
-                          "conditions": {"ready": not broken},
-                          "targetRef": {"kind": "Pod", "name": pod_name, "namespace": ns,
-                                        "uid": pod_uid}})
-        if broken:
-            yield {
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": _meta(f"{pod_name}.1800f", ns, f"ev-{pod_uid}"),
-                "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod_name,
-                                   "uid": pod_uid, "fieldPath": "spec.containers{app}"},
-                "reason": "BackOff", "type": "Warning", "count": 30,
-                "message": f"Back-off restarting failed container app in pod "
-                           f"{pod_name}_{ns}({pod_uid})",
-                "firstTimestamp": _ts(120), "lastTimestamp": _ts(1),
-                "source": {"component": "kubelet", "host": node},
-            }
-    yield {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": _meta(name, ns, f"svc-{ns}-{index}", labels=labels),
-        "spec": {"type": "ClusterIP", "selector": labels,
-                 "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]},
-    }
-    yield {
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": _meta(f"{name}-x7k2p", ns, f"eps-{ns}-{index}",
-                          labels={"kubernetes.io/service-name": name}),
-        "addressType": "IPv4", "endpoints": endpoints,
-        "ports": [{"port": 8080, "protocol": "TCP"}],
-    }
-
-
-def synthetic_cluster(pods: int, broken_share: float = 0.05) -> dict[str, list[dict[str, Any]]]:
-    deployments = max(1, pods // PODS_PER_DEPLOYMENT)
-    nodes = max(1, pods // PODS_PER_NODE)
-    broken_every = max(1, round(1 / broken_share))
-    objects: dict[str, list[dict[str, Any]]] = {"Node": [_node(i) for i in range(nodes)]}
-    for index in range(deployments):
-        namespace = f"team-{index % 20:02d}"
-        for obj in _workload(namespace, index, nodes, broken=index % broken_every == 0):
-            objects.setdefault(obj["kind"], []).append(obj)
-    return objects
-
-
-def _analyze(objects: dict[str, list[dict[str, Any]]], analyzers) -> tuple[int, int]:
+def measure(pods: int, analyzers: Sequence[Analyzer], *, per_analyzer: bool) -> Figures:
+    objects = dict(build(pods).objects)
+    started = time.perf_counter()
     state = ClusterState(objects, now=NOW)
     findings, errors = run_analyzers(state, analyzers)
-    return len(findings), len(errors)
-
-
-def measure(pods: int) -> str:
-    objects = synthetic_cluster(pods)
-    total_objects = sum(len(items) for items in objects.values())
-    analyzers, _ = discover()
-    started = time.perf_counter()
-    findings, errors = _analyze(objects, analyzers)
     elapsed = time.perf_counter() - started
     # a second pass for memory: tracemalloc slows every allocation several times over
     tracemalloc.start()
-    _analyze(objects, analyzers)
+    run_analyzers(ClusterState(objects, now=NOW), analyzers)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    figures = Figures(len(objects["Pod"]), sum(map(len, objects.values())), _load_seconds(objects),
+                      elapsed, peak, len(findings),
+                      [f"{error.subject}: {error.message}" for error in errors])
+    if per_analyzer:
+        # Each on the run's state, its indexes already built (in a full run the first analyzer
+        # to use one pays for it), with the input out of the cyclic GC's reach: otherwise a full
+        # collection over millions of input objects lands on whichever analyzer runs then.
+        gc.collect()
+        gc.freeze()
+        try:
+            for analyzer in analyzers:
+                figures.per_analyzer[analyzer.name] = _best_of(REPEATS, state, analyzer)
+        finally:
+            gc.unfreeze()
+    return figures
+
+
+def _best_of(repeats: int, state: ClusterState, analyzer: Analyzer) -> tuple[float, int]:
+    times, found = [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        found = len(run_analyzers(state, [analyzer])[0])
+        times.append(time.perf_counter() - started)
+    return min(times), found
+
+
+def _load_seconds(objects: dict[str, list[Obj]]) -> float:
+    """Seconds to read the cluster back from a ``kubectl get -o json`` List file."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as snapshot:
         items = [obj for kind_items in objects.values() for obj in kind_items]
         json.dump({"apiVersion": "v1", "kind": "List", "items": items}, snapshot)
         snapshot.flush()
         started = time.perf_counter()
         SnapshotSource(snapshot.name).load((), Scope())
-        load_seconds = time.perf_counter() - started
-    return (f"{pods:>7,} pods {total_objects:>8,} objects | snapshot load {load_seconds:6.2f} s"
-            f" | {len(analyzers):>2} analyzers {elapsed:6.2f} s, peak +{peak / 2**20:6.1f} MiB"
-            f" | {findings:>5,} findings, {errors} errors")
+        return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def exponent(small: tuple[int, float], large: tuple[int, float]) -> float:
+    """k in time ~ pods^k between two sizes: 1 is linear, 2 quadratic."""
+    (pods_small, seconds_small), (pods_large, seconds_large) = small, large
+    if seconds_small <= 0 or pods_large == pods_small:
+        return float("nan")
+    return math.log(seconds_large / seconds_small) / math.log(pods_large / pods_small)
+
+
+def report(figures: Figures, analyzers: int) -> list[str]:
+    lines = [f"{figures.pods:>7,} pods {figures.objects:>8,} objects | snapshot load "
+             f"{figures.load_seconds:6.2f} s | {analyzers} analyzers "
+             f"{figures.analysis_seconds:6.2f} s, peak +{figures.peak_bytes / 2**20:6.1f} MiB | "
+             f"{figures.findings:>6,} findings, {len(figures.errors)} errors"]
+    lines += [f"    error: {error}" for error in figures.errors]
+    ranked = sorted(figures.per_analyzer.items(), key=lambda item: -item[1][0])
+    lines += [f"    {name:<14} {seconds:7.3f} s {found:>7,} findings"
+              for name, (seconds, found) in ranked]
+    return lines
+
+
+def growth(runs: Sequence[Figures]) -> list[str]:
+    """How time grew between the two largest sizes, overall and per analyzer: below a few
+    thousand pods the working set fits in the processor's caches and fixed costs weigh, so
+    growth from there overstates the exponent."""
+    small, large = sorted(runs, key=lambda f: f.pods)[-2:]
+    factor = large.pods / small.pods
+    total = exponent((small.pods, small.analysis_seconds), (large.pods, large.analysis_seconds))
+    load = exponent((small.pods, small.load_seconds), (large.pods, large.load_seconds))
+
+    def judged(k: float) -> str:
+        return f"~ pods^{k:.2f}" + (", superlinear" if k > SUPERLINEAR else "")
+
+    lines = [f"growth {small.pods:,} -> {large.pods:,} pods (x{factor:.0f}): analysis "
+             f"x{large.analysis_seconds / small.analysis_seconds:.1f} ({judged(total)}), "
+             f"snapshot load x{large.load_seconds / small.load_seconds:.1f} ({judged(load)})"]
+    exponents = {name: exponent((small.pods, small.per_analyzer[name][0]),
+                                (large.pods, seconds))
+                 for name, (seconds, _) in large.per_analyzer.items()
+                 if name in small.per_analyzer}
+    superlinear = [name for name, k in exponents.items()
+                   if k > SUPERLINEAR and large.per_analyzer[name][0] >= NOISE_FLOOR]
+    if exponents:
+        ranked = sorted(exponents.items(),
+                        key=lambda item: math.inf if math.isnan(item[1]) else -item[1])
+        lines.append("    " + ", ".join(f"{name} ^{k:.2f}" for name, k in ranked))
+        lines.append(f"    superlinear (above ^{SUPERLINEAR}, {NOISE_FLOOR} s or more): "
+                     + (", ".join(superlinear) if superlinear else "none"))
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pods", type=int, action="append",
-                        help="cluster size in pods (repeatable)")
-    sizes = parser.parse_args().pods or [1_000, 5_000, 20_000]
-    print("snapshot load = parsing a JSON List file; analyzers = state indexes + every installed "
+                        help="cluster size in pods (repeatable; default 1,000, 5,000, 20,000)")
+    parser.add_argument("--per-analyzer", action="store_true",
+                        help="also time each analyzer alone, slowest first")
+    args = parser.parse_args()
+    analyzers, load_errors = discover()
+    for error in load_errors:
+        print(f"not loaded: {error.subject}: {error.message}")
+    print("snapshot load = parsing a JSON List file; analysis = state indexes + every installed "
           "analyzer (peak = memory allocated while analyzing)")
-    for size in sizes:
-        print(measure(size), flush=True)
+    if args.per_analyzer:
+        print(f"per analyzer: best of {REPEATS} on the run's state, its indexes already built "
+              "(events re-runs the default analyzers)")
+    runs = []
+    for size in args.pods or [1_000, 5_000, 20_000]:
+        runs.append(measure(size, analyzers, per_analyzer=args.per_analyzer))
+        print("\n".join(report(runs[-1], len(analyzers))), flush=True)
+    if len(runs) > 1:
+        print("\n".join(growth(runs)))
+    return 1 if any(run.errors for run in runs) or load_errors else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
