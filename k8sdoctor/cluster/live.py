@@ -12,19 +12,17 @@ ever issued.
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from k8sdoctor import __version__
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
-from k8sdoctor.cluster.source import FetchError, LoadResult
+from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
@@ -101,7 +99,7 @@ class LiveSource:
         objects: dict[str, list[K8sObject]] = {}
         errors: list[FetchError] = []
         if to_list:
-            with _gc_paused(), ThreadPoolExecutor(min(self.max_workers, len(to_list)),
+            with gc_paused(), ThreadPoolExecutor(min(self.max_workers, len(to_list)),
                                                   thread_name_prefix="k8sdoctor-list") as pool:
                 futures = {pool.submit(self._list_kind, k, scope): k for k in to_list}
                 self._collect(futures, objects, errors)
@@ -386,20 +384,6 @@ def _as_object(kind: ResourceKind, item: dict[str, Any]) -> K8sObject:
     obj.update(item)
     obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
     return obj
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Decoding Lists builds a great many dicts and lists that never form cycles, and the cyclic
-    collector would rescan them over and over as the heap grows (a third of the time to list
-    5,000 pods); it runs again once the lists are in."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _one_line(text: object, limit: int = 300) -> str:

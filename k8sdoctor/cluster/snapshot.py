@@ -21,7 +21,7 @@ import yaml
 
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
-from k8sdoctor.cluster.source import FetchError, LoadResult
+from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
 from k8sdoctor.errors import BadInputError
 
@@ -43,6 +43,10 @@ class SnapshotSource:
         """How reports name this source; the path (or "stdin") by default."""
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
+        with gc_paused():
+            return self._load(scope)
+
+    def _load(self, scope: Scope) -> LoadResult:
         documents = list(_read_documents(self.path))
         objects: dict[str, list[K8sObject]] = defaultdict(list)
         captured_at: datetime | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import gc
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,3 +35,20 @@ class ClusterSource(Protocol):
         cluster cannot be reached at all; a single kind that fails becomes a ``FetchError``.
         """
         ...
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a source decodes objects.
+
+    Decoding Lists builds a great many dicts and lists that never form cycles, and the collector
+    would rescan them over and over as the heap grows: a third of the time to list 5,000 pods,
+    three quarters of the time to read a 90,000-object snapshot. It runs again once they are in.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
