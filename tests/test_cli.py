@@ -25,8 +25,6 @@ from tests.conftest import CliResult, RunCli
 from tests.helpers import DEMO, load_snapshot
 
 INSTALLED = {analyzer.name for analyzer in discover()[0]}
-needs_pod_analyzer = pytest.mark.skipif("pod" not in INSTALLED,
-                                        reason="analyzer 'pod' is not installed yet")
 
 
 def _json(result: CliResult) -> dict[str, Any]:
@@ -146,7 +144,6 @@ def test_strict_exits_4_when_a_kind_could_not_be_listed(run_cli: RunCli, tmp_pat
     assert "Not checked" in lenient.stdout
 
 
-@needs_pod_analyzer
 def test_strict_does_not_hide_findings_or_fail_on(run_cli: RunCli, tmp_path: Path) -> None:
     snapshot = _snapshot_with_fetch_error(tmp_path / "partial.yaml")
     result = run_cli(["analyze", "--snapshot", str(snapshot), "-o", "json", "--fail-on",
@@ -167,7 +164,6 @@ def test_namespace_flag_is_honoured_on_snapshots(run_cli: RunCli) -> None:
     assert [f["id"] for f in shop["findings"] if f["namespace"] == "shop"] == expected
 
 
-@needs_pod_analyzer
 def test_selector_flag_is_honoured_on_snapshots(run_cli: RunCli) -> None:
     report = _json(run_cli(["analyze", "--snapshot", str(DEMO), "-l", "app=cart", "-o",
                             "json"]))
@@ -196,7 +192,6 @@ def _as_api_list(kind: str, items: list[Mapping[str, Any]]) -> dict[str, Any]:
             "items": bare}
 
 
-@needs_pod_analyzer
 def test_directory_snapshot_is_read_recursively(run_cli: RunCli, tmp_path: Path) -> None:
     pod, events = _cart_pod_and_events()
     (tmp_path / "shop").mkdir()
@@ -212,7 +207,6 @@ def test_directory_snapshot_is_read_recursively(run_cli: RunCli, tmp_path: Path)
     assert any("Back-off restarting failed container" in e for e in finding["evidence"])
 
 
-@needs_pod_analyzer
 def test_raw_pod_list_without_item_kinds(run_cli: RunCli, tmp_path: Path) -> None:
     pod, _ = _cart_pod_and_events()
     path = tmp_path / "pods.json"
