@@ -213,11 +213,12 @@ def snapshot(
     import yaml
 
     from k8sdoctor.analysis.engine import select
+    from k8sdoctor.analysis.registry import discover
     from k8sdoctor.cluster.snapshot import snapshot_document
-    from k8sdoctor.run import installed_analyzers, load_state
+    from k8sdoctor.run import load_state
 
     scope = _scope(namespace, all_namespaces, selector)
-    installed, _ = installed_analyzers()
+    installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
     source = _live_source(kubeconfig, context)
     result = load_state(source, selected, scope)
@@ -248,9 +249,9 @@ def list_analyzers(
     ] = False,
 ) -> None:
     """List the installed analyzers, or describe one."""
-    from k8sdoctor.run import installed_analyzers
+    from k8sdoctor.analysis.registry import discover
 
-    installed, errors = installed_analyzers()
+    installed, errors = discover()
     for error in errors:
         _stderr(f"k8sdoctor: warning: plugin {error.subject}: {error.message}")
     if markdown:

@@ -51,10 +51,6 @@ def demo_source(stack: ExitStack) -> SnapshotSource:
     )
 
 
-def installed_analyzers() -> tuple[list[Analyzer], list[RunError]]:
-    return discover()
-
-
 def load_state(
     source: ClusterSource, analyzers: Sequence[Analyzer], scope: Scope
 ) -> LoadResult:
@@ -89,7 +85,7 @@ def analyze_with_state(
     analyzer_names: Sequence[str] = (),
 ) -> Analysis:
     """``analyze``, keeping the cluster state for the stages that follow."""
-    installed, plugin_errors = installed_analyzers()
+    installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
     loaded = load_state(source, selected, scope)
     findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
