@@ -32,15 +32,21 @@ SOURCE = ANNOTATION_PREFIX + "source"
 FETCH_ERRORS = ANNOTATION_PREFIX + "fetch-errors"
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
+ALL_KINDS = "all"
 
 
 class SnapshotSource:
     """Reads objects from ``path`` (a file, a directory, or ``-`` for stdin)."""
 
-    def __init__(self, path: str, *, label: str | None = None) -> None:
+    def __init__(
+        self, path: str, *, label: str | None = None, covered_kinds: Collection[str] | None = None
+    ) -> None:
         self.path = path
         self.label = label
         """How reports name this source; the path (or "stdin") by default."""
+        self.covered_kinds = None if covered_kinds is None else frozenset(covered_kinds)
+        """``--snapshot-kinds``: kinds the file holds completely, though it does not record
+        them (``all`` for every kind); None when nothing was declared."""
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         with gc_paused():
@@ -70,8 +76,14 @@ class SnapshotSource:
                 errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
             for obj in _flatten(document, where):
                 objects[obj["kind"]].append(obj)
+        inferred = not recorded_listing
         if not recorded_listing:
             listed = set(objects)
+            if self.covered_kinds is not None and ALL_KINDS in self.covered_kinds:
+                listed.update(KNOWN_KINDS)
+                inferred = False
+            elif self.covered_kinds is not None:
+                listed.update(self.covered_kinds)
         _apply_scope(objects, scope)
         now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
         state = ClusterState(
@@ -81,7 +93,28 @@ class SnapshotSource:
             scope=scope,
             source=source,
         )
-        return LoadResult(state, tuple(errors))
+        return LoadResult(state, tuple(errors), listing_inferred=inferred)
+
+
+def parse_covered_kinds(text: str) -> frozenset[str]:
+    """``--snapshot-kinds``: ``all``, or kinds by name or plural (``Service,configmaps``).
+    BadInputError names an unknown one."""
+    by_name = {name.lower(): name for name in KNOWN_KINDS}
+    by_name.update({k.plural.lower(): k.kind for k in KNOWN_KINDS.values()})
+    kinds, unknown = set(), []
+    for word in (w.strip() for w in text.split(",")):
+        if not word:
+            continue
+        if word.lower() == ALL_KINDS:
+            kinds.add(ALL_KINDS)
+        elif word.lower() in by_name:
+            kinds.add(by_name[word.lower()])
+        else:
+            unknown.append(word)
+    if unknown or not kinds:
+        raise BadInputError(f"--snapshot-kinds: unknown kind {', '.join(unknown) or '(none)'}; "
+                            f"use all, or kinds such as {', '.join(sorted(KNOWN_KINDS)[:4])}")
+    return frozenset(kinds)
 
 
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:

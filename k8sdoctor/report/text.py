@@ -61,6 +61,9 @@ def render(report: Report, options: RenderOptions) -> str:
         for error in errors:
             _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
                            bullet="! ", bullet_style="yellow")
+        if title == "Not checked" and report.not_checked:
+            _print_list(console, "references not checked", [str(n) for n in report.not_checked],
+                        "· ", "dim", indent=2)
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
