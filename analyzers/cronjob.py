@@ -241,4 +241,8 @@ ANALYZER = Analyzer(
     kinds=("CronJob", "Job", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "InvalidSchedule", "UnsupportedSchedule", "InvalidTimeZone", "InvalidStartingDeadline",
+        "StartingDeadlineTooShort", "Suspended"
+    }),
 )

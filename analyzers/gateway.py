@@ -323,4 +323,7 @@ ANALYZER = Analyzer(
     analyze=analyze,
     doc=__doc__ or "",
     default=False,
+    spec_reasons=frozenset({
+        "GatewayClassNotFound", "ParentNotFound", "BackendNotFound", "BackendPortNotFound"
+    }),
 )

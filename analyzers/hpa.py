@@ -310,4 +310,7 @@ ANALYZER = Analyzer(
            "LimitRange", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "ScaleTargetNotFound", "UnsupportedScaleTarget", "MissingResourceRequest"
+    }),
 )

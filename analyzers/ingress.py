@@ -256,4 +256,8 @@ ANALYZER = Analyzer(
     kinds=("Ingress", "IngressClass", "Service", "Secret", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "IngressClassNotFound", "IngressClassMissing", "BackendServiceNotFound",
+        "BackendServicePortNotFound", "DefaultBackendNotFound", "TLSSecretNotFound"
+    }),
 )

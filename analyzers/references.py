@@ -363,4 +363,8 @@ ANALYZER = Analyzer(
     kinds=("Pod", "ConfigMap", "Secret", "ServiceAccount", "Event", *POD_TEMPLATE_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "ConfigMapNotFound", "ConfigMapKeyNotFound", "SecretNotFound", "ImagePullSecretNotFound",
+        "ConfigMapTooLarge", "EmptyConfigMap"
+    }),
 )

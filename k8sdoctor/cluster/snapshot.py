@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from k8sdoctor.cluster import manifests
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
@@ -39,7 +40,12 @@ class SnapshotSource:
     """Reads objects from ``path`` (a file, a directory, or ``-`` for stdin)."""
 
     def __init__(
-        self, path: str, *, label: str | None = None, covered_kinds: Collection[str] | None = None
+        self,
+        path: str,
+        *,
+        label: str | None = None,
+        covered_kinds: Collection[str] | None = None,
+        manifests: bool | None = None,
     ) -> None:
         self.path = path
         self.label = label
@@ -47,6 +53,9 @@ class SnapshotSource:
         self.covered_kinds = None if covered_kinds is None else frozenset(covered_kinds)
         """``--snapshot-kinds``: kinds the file holds completely, though it does not record
         them (``all`` for every kind); None when nothing was declared."""
+        self.manifests = manifests
+        """``--manifests``: judge the objects as plain manifests; None to decide by whether any
+        object has a status."""
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         with gc_paused():
@@ -77,7 +86,17 @@ class SnapshotSource:
             for obj in _flatten(document, where):
                 objects[obj["kind"]].append(obj)
         inferred = not recorded_listing
-        if not recorded_listing:
+        as_manifests = (self.manifests if self.manifests is not None else
+                        not recorded_listing and manifests.look_like_manifests(
+                            o for items in objects.values() for o in items))
+        if as_manifests:
+            objects = defaultdict(list, manifests.prepare(objects))
+            listed = set(objects) | manifests.COVERED_KINDS
+            if self.covered_kinds is not None:
+                listed |= set(KNOWN_KINDS) if ALL_KINDS in self.covered_kinds else set(
+                    self.covered_kinds)
+            inferred = False
+        elif not recorded_listing:
             listed = set(objects)
             if self.covered_kinds is not None and ALL_KINDS in self.covered_kinds:
                 listed.update(KNOWN_KINDS)
@@ -93,7 +112,8 @@ class SnapshotSource:
             scope=scope,
             source=source,
         )
-        return LoadResult(state, tuple(errors), listing_inferred=inferred)
+        return LoadResult(state, tuple(errors), listing_inferred=inferred,
+                          manifests=as_manifests)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:

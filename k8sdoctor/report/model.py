@@ -30,6 +30,8 @@ class Report:
     not_checked: Sequence[NotChecked] = ()
     """References a partial input could not check (a kind the file lacks); the ``fetch``
     errors sum them up per kind."""
+    manifests: bool = False
+    """The input was plain manifests, judged as specs: status-based checks were skipped."""
 
     @property
     def healthy(self) -> bool:
@@ -53,8 +55,10 @@ class Report:
             "source": self.source,
             "analyzers": list(self.analyzers),
         }
-        if self.cluster_time is not None:
+        if self.cluster_time is not None and not self.manifests:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
+        if self.manifests:
+            metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)
         document = {
             "apiVersion": API_VERSION,

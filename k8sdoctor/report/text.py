@@ -74,7 +74,10 @@ def render(report: Report, options: RenderOptions) -> str:
 def _header(report: Report) -> Text:
     header = Text("k8sdoctor", style="bold")
     header.append(f" · {report.source}")
-    if report.cluster_time is not None:
+    if report.manifests:
+        header.append(" · plain manifests, judged as specs (status-based checks skipped)",
+                      style="dim")
+    elif report.cluster_time is not None:
         header.append(f" · as of {report.cluster_time:%Y-%m-%d %H:%M} UTC", style="dim")
     return header
 
