@@ -1,7 +1,8 @@
 """Runs the selected analyzers over one cluster state and collects their findings.
 
 An analyzer that raises is reported as a run error and the others go on; findings come back
-de-duplicated by id and in a deterministic order.
+de-duplicated by id, in a deterministic order, with the Warning events they explain in their
+evidence.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from k8sdoctor.analysis.absorbed import with_absorbed_events
 from k8sdoctor.analysis.finding import Finding, RunError
 from k8sdoctor.analysis.registry import Analyzer
 from k8sdoctor.cluster.state import ClusterState
@@ -60,4 +62,4 @@ def run_analyzers(
             produced = [f for f in produced if f.reason in analyzer.spec_reasons]
         for finding in produced:
             findings.setdefault(finding.id, finding)
-    return sorted(findings.values(), key=Finding.sort_key), errors
+    return with_absorbed_events(state, sorted(findings.values(), key=Finding.sort_key)), errors
