@@ -154,6 +154,11 @@ def analyze(
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
     ] = False,
+    no_logs: Annotated[
+        bool,
+        typer.Option("--no-logs", help="Do not read the last log lines of crashed containers "
+                     "into their findings (live clusters only)."),
+    ] = False,
     explain: ExplainOpt = False,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -192,7 +197,7 @@ def analyze(
         else:
             source = _live_source(kubeconfig, context)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
-            analysis = analyze_with_state(source, scope, analyzer or ())
+            analysis = analyze_with_state(source, scope, analyzer or (), logs=not no_logs)
         report = analysis.report
         if flags is not None:
             from k8sdoctor.explain import session

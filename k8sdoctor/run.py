@@ -11,7 +11,7 @@ from importlib import resources
 from k8sdoctor.analysis import coverage, engine
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import crash_logs, manifests
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.source import ClusterSource, LoadResult
 from k8sdoctor.cluster.state import ClusterState, Scope
@@ -71,21 +71,27 @@ def analyze(
     source: ClusterSource,
     scope: Scope,
     analyzer_names: Sequence[str] = (),
+    *,
+    logs: bool = True,
 ) -> Report:
     """Fetch once, run the selected analyzers, and assemble the report.
 
     Raises ``BadInputError`` for an unknown analyzer or malformed snapshot and
     ``ClusterUnreachableError`` when the cluster cannot be reached.
     """
-    return analyze_with_state(source, scope, analyzer_names).report
+    return analyze_with_state(source, scope, analyzer_names, logs=logs).report
 
 
 def analyze_with_state(
     source: ClusterSource,
     scope: Scope,
     analyzer_names: Sequence[str] = (),
+    *,
+    logs: bool = True,
 ) -> Analysis:
-    """``analyze``, keeping the cluster state for the stages that follow."""
+    """``analyze``, keeping the cluster state for the stages that follow. With ``logs`` and a
+    source that can read them (a live cluster), crash findings get their containers' last log
+    lines."""
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
     loaded = load_state(source, selected, scope)
@@ -95,6 +101,8 @@ def analyze_with_state(
                                                      specs_only=loaded.manifests)
     if loaded.manifests:
         findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
+    if logs and isinstance(source, crash_logs.ContainerLogReader):
+        findings = crash_logs.with_crash_logs(findings, loaded.state, source)
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
     not_checked = (coverage.unchecked_references(loaded.state, engine.kinds_needed(selected))
                    if loaded.listing_inferred else [])
