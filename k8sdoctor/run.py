@@ -113,6 +113,7 @@ def analyze_with_state(
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
+        cluster_time_source=loaded.clock_source,
         not_checked=not_checked,
         manifests=loaded.manifests,
     )

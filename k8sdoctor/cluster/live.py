@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from k8sdoctor import __version__
+from k8sdoctor.cluster import server_time
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
@@ -65,7 +66,7 @@ class LiveSource:
         max_workers: int = 8,
         page_size: int = 500,
         request_timeout: float = 30.0,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
@@ -73,7 +74,9 @@ class LiveSource:
         self.page_size = max(1, page_size)
         self.request_timeout = request_timeout
         self.clock = clock
-        """The state's "now"; the wall clock, unless a test fixes it."""
+        """The state's "now" when given (a test fixes it); otherwise the API server's ``Date``
+        header, or this machine's clock when the server sends none."""
+        self._server_date: datetime | None = None
         self.server_version: str | None = None
         """The server's ``gitVersion``, once ``load`` has run."""
         self._lock = threading.Lock()
@@ -94,7 +97,7 @@ class LiveSource:
         self._connect()
         self.server_version = self._server_version()
         served = self._served_group_versions()
-        now = self.clock()
+        now, clock_source = self._now()
         to_list = [k for k in wanted if k.api_version in served]
         objects: dict[str, list[K8sObject]] = {}
         errors: list[FetchError] = []
@@ -105,7 +108,16 @@ class LiveSource:
                 self._collect(futures, objects, errors)
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label)
-        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)))
+        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
+                          clock_source=clock_source)
+
+    def _now(self) -> tuple[datetime, str]:
+        """The run's "now" and where it came from (``server_time.SOURCES``)."""
+        if self.clock is not None:
+            return self.clock(), server_time.LOCAL_CLOCK
+        if self._server_date is not None:
+            return self._server_date, server_time.API_SERVER
+        return _utc_now(), server_time.LOCAL_CLOCK
 
     # -- logs, for the explain stage ------------------------------------------------------------
 
@@ -281,6 +293,7 @@ class LiveSource:
                     auth_settings=["BearerToken"],
                 )
                 response = client.call_api(method, url, header_params, _request_timeout=timeout)
+                self._server_date = server_time.date_of(response) or self._server_date
                 return response.status, response.read() or b""
             # Clients before 36 (python-legacy generator): raw response, errors raised.
             response = client.call_api(
@@ -288,6 +301,7 @@ class LiveSource:
                 auth_settings=["BearerToken"], _preload_content=False,
                 _return_http_data_only=True, _request_timeout=timeout,
             )
+            self._server_date = server_time.date_of(response) or self._server_date
             return response.status, response.data or b""
         except ApiException as err:
             if err.status:

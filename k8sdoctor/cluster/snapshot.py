@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import manifests, server_time
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
@@ -104,7 +104,10 @@ class SnapshotSource:
             elif self.covered_kinds is not None:
                 listed.update(self.covered_kinds)
         _apply_scope(objects, scope)
-        now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+        newest = newest_timestamp(o for items in objects.values() for o in items)
+        now = captured_at or newest
+        clock_source = (server_time.CAPTURED_AT if captured_at else
+                        server_time.NEWEST_OBJECT if newest else server_time.LOCAL_CLOCK)
         state = ClusterState(
             objects,
             now=now or datetime.now(timezone.utc),
@@ -113,7 +116,7 @@ class SnapshotSource:
             source=source,
         )
         return LoadResult(state, tuple(errors), listing_inferred=inferred,
-                          manifests=as_manifests)
+                          clock_source=clock_source, manifests=as_manifests)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:
