@@ -44,9 +44,9 @@ class SnapshotSource:
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         with gc_paused():
-            return self._load(scope)
+            return self._load(kinds, scope)
 
-    def _load(self, scope: Scope) -> LoadResult:
+    def _load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         documents = list(_read_documents(self.path))
         objects: dict[str, list[K8sObject]] = defaultdict(list)
         captured_at: datetime | None = None
@@ -71,7 +71,14 @@ class SnapshotSource:
             for obj in _flatten(document, where):
                 objects[obj["kind"]].append(obj)
         if not recorded_listing:
+            if not objects:
+                raise BadInputError(
+                    f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
+                    "output of a kubectl command that failed); nothing to analyze"
+                )
             listed = set(objects)
+        if kinds and not listed & set(kinds):
+            errors.append(_nothing_to_check(source, objects, listed))
         _apply_scope(objects, scope)
         now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
         state = ClusterState(
@@ -178,6 +185,20 @@ def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
             and (not requirements or not selectable
                  or matches_selector_string(requirements, obj["metadata"].get("labels")))
         ]
+
+
+def _nothing_to_check(
+    source: str, objects: Mapping[str, list[K8sObject]], listed: Collection[str]
+) -> FetchError:
+    """The error for a snapshot none of whose kinds the selected analyzers read: their findings
+    would be empty because nothing was looked at, not because nothing is wrong."""
+    held = sorted(objects) or sorted(listed)
+    return FetchError(
+        "snapshot",
+        f"{source} holds no object of a kind the selected analyzers read "
+        f"(it holds {', '.join(held[:8]) or 'nothing'}{', ...' if len(held) > 8 else ''}); "
+        "nothing was checked",
+    )
 
 
 def _recorded_errors(text: str, where: str) -> Iterator[FetchError]:
