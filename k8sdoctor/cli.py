@@ -148,6 +148,12 @@ def analyze(
         bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
     ] = False,
     analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob, e.g. "
+                     "'kube-*' (repeatable; they are still read, and get no health score)."),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
@@ -194,7 +200,8 @@ def analyze(
         else:
             source = _live_source(kubeconfig, context)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
-            analysis = analyze_with_state(source, scope, analyzer or ())
+            analysis = analyze_with_state(source, scope, analyzer or (),
+                                          namespace_exclude or ())
         report = analysis.report
         if flags is not None:
             from k8sdoctor.explain import session

@@ -10,6 +10,7 @@ from typing import Any
 
 from k8sdoctor import __version__
 from k8sdoctor.analysis.finding import Finding, RunError, Severity
+from k8sdoctor.analysis.score import HealthScore
 
 API_VERSION = "k8sdoctor/v1"
 
@@ -26,6 +27,8 @@ class Report:
     """The state's "now": the capture time for a snapshot."""
     extra_metadata: Mapping[str, Any] = field(default_factory=dict)
     """Added by later stages, e.g. the explain stage's inference statistics."""
+    health: HealthScore | None = None
+    """The health score per namespace and for the cluster (``analysis/score.py``)."""
 
     @property
     def healthy(self) -> bool:
@@ -52,16 +55,19 @@ class Report:
         if self.cluster_time is not None:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
         metadata.update(self.extra_metadata)
+        summary: dict[str, Any] = {
+            "status": "Healthy" if self.healthy else "ProblemsDetected",
+            "findings": len(self.findings),
+            "bySeverity": self.count_by_severity(),
+            "complete": not self.incomplete,
+        }
+        if self.health is not None:
+            summary["healthScore"] = self.health.to_dict()
         return {
             "apiVersion": API_VERSION,
             "kind": "Report",
             "metadata": metadata,
-            "summary": {
-                "status": "Healthy" if self.healthy else "ProblemsDetected",
-                "findings": len(self.findings),
-                "bySeverity": self.count_by_severity(),
-                "complete": not self.incomplete,
-            },
+            "summary": summary,
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
         }
