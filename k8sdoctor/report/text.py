@@ -205,6 +205,8 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.health is not None and report.health.cluster is not None:
+        summary.append(f"; health {report.health.cluster.score}/100")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
