@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
+from k8sdoctor.cluster.validate import Rejected, admit
 from k8sdoctor.errors import BadInputError
 
 ANNOTATION_PREFIX = "k8sdoctor.dev/"
@@ -48,47 +49,67 @@ class SnapshotSource:
 
     def _load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         documents = list(_read_documents(self.path))
-        objects: dict[str, list[K8sObject]] = defaultdict(list)
-        captured_at: datetime | None = None
-        listed: set[str] = set()
-        recorded_listing = False
         source = self.label or ("stdin" if self.path == "-" else self.path)
-        errors: list[FetchError] = []
-        for where, document in documents:
-            if not isinstance(document, Mapping):
-                raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
-                                    f"found {type(document).__name__}")
-            metadata = document.get("metadata")
-            annotations = (metadata.get("annotations") if isinstance(metadata, Mapping)
-                           else None) or {}
-            if CAPTURED_AT in annotations:
-                captured_at = parse_time(annotations[CAPTURED_AT]) or captured_at
-            if LISTED_KINDS in annotations:
-                recorded_listing = True
-                listed.update(k for k in annotations[LISTED_KINDS].split(",") if k)
-            if FETCH_ERRORS in annotations:
-                errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
-            for obj in _flatten(document, where):
+        return load_documents(documents, kinds, scope, source)
+
+
+def load_documents(
+    documents: Iterable[tuple[str, Any]], kinds: Collection[str], scope: Scope, source: str
+) -> LoadResult:
+    """The state of parsed snapshot ``documents`` (each with where it came from, for messages):
+    what ``SnapshotSource.load`` returns once its files are read."""
+    objects: dict[str, list[K8sObject]] = defaultdict(list)
+    captured_at: datetime | None = None
+    listed: set[str] = set()
+    recorded_listing = False
+    errors: list[FetchError] = []
+    dropped: list[Rejected] = []
+    for where, document in documents:
+        if not isinstance(document, Mapping):
+            raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
+                                f"found {type(document).__name__}")
+        annotations = _own_annotations(document)
+        if CAPTURED_AT in annotations:
+            captured_at = parse_time(annotations[CAPTURED_AT]) or captured_at
+        if LISTED_KINDS in annotations:
+            recorded_listing = True
+            listed.update(k for k in annotations[LISTED_KINDS].split(",") if k)
+        if FETCH_ERRORS in annotations:
+            errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
+        for item, origin in _flatten(document, where):
+            obj = _admitted(item, origin, dropped)
+            if obj is not None:
                 objects[obj["kind"]].append(obj)
-        if not recorded_listing:
-            if not objects:
-                raise BadInputError(
-                    f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
-                    "output of a kubectl command that failed); nothing to analyze"
-                )
-            listed = set(objects)
-        if kinds and not listed & set(kinds):
-            errors.append(_nothing_to_check(source, objects, listed))
-        _apply_scope(objects, scope)
-        now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
-        state = ClusterState(
-            objects,
-            now=now or datetime.now(timezone.utc),
-            listed_kinds=listed,
-            scope=scope,
-            source=source,
-        )
-        return LoadResult(state, tuple(errors))
+    errors.extend(FetchError(r.kind, r.message) for r in dropped)
+    if not recorded_listing:
+        if not objects and not dropped:
+            raise BadInputError(
+                f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
+                "output of a kubectl command that failed); nothing to analyze"
+            )
+        listed = set(objects)
+    if kinds and not listed & set(kinds):
+        errors.append(_nothing_to_check(source, objects, listed))
+    _apply_scope(objects, scope)
+    now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+    state = ClusterState(
+        objects,
+        now=now or datetime.now(timezone.utc),
+        listed_kinds=listed,
+        scope=scope,
+        source=source,
+        partly_read=[(r.kind, r.namespace) for r in dropped],
+    )
+    return LoadResult(state, tuple(errors))
+
+
+def _own_annotations(document: Mapping[str, Any]) -> Mapping[str, str]:
+    """The document's string annotations: where ``k8sdoctor snapshot`` records what it did."""
+    metadata = document.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return {}
+    return {k: v for k, v in annotations.items() if isinstance(v, str)}
 
 
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
@@ -136,33 +157,50 @@ def _parse_text(text: str, where: str) -> Iterator[tuple[str, Any]]:
             yield where, document
 
 
-def _flatten(document: Any, where: str) -> Iterator[K8sObject]:
-    """The objects in one document: a List's items (kind filled in from ``PodList``-style list
-    kinds where the API leaves it out) or a single object."""
+def _flatten(document: Any, where: str) -> Iterator[tuple[Any, str]]:
+    """The objects in one document, each with where it was: a List's items (kind filled in
+    from ``PodList``-style list kinds where the API leaves it out) or a single object. A
+    document without a kind is no Kubernetes document; an item's shape is checked later."""
     kind = document.get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadInputError(f"snapshot {where}: a document has no 'kind'")
-    if kind == "List" or (kind.endswith("List") and "items" in document):
-        item_kind = kind[: -len("List")] or None
-        item_api_version = document.get("apiVersion") if item_kind else None
-        for index, item in enumerate(document.get("items") or ()):
-            if not isinstance(item, Mapping):
-                raise BadInputError(f"snapshot {where}: item {index} of the {kind} is not an "
-                                    "object")
+    yield from _items(document, where)
+
+
+def _items(document: Any, where: str) -> Iterator[tuple[Any, str]]:
+    kind = document.get("kind") if isinstance(document, Mapping) else None
+    if not isinstance(kind, str) or not (
+        kind == "List" or (kind.endswith("List") and "items" in document)
+    ):
+        yield document, where
+        return
+    item_kind = kind[: -len("List")] or None
+    item_api_version = document.get("apiVersion") if item_kind else None
+    items = document.get("items") or []
+    if not isinstance(items, list):
+        raise BadInputError(f"snapshot {where}: the {kind}'s items are not a list")
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping):
             item = dict(item)
-            item.setdefault("kind", item_kind)
+            if item_kind:
+                item.setdefault("kind", item_kind)
             if item_api_version:
                 item.setdefault("apiVersion", item_api_version)
-            yield from _flatten(item, f"{where} item {index}")
-        return
-    if not isinstance(document.get("metadata"), Mapping):
-        raise BadInputError(f"snapshot {where}: the {kind} has no metadata")
-    known = KNOWN_KINDS.get(kind)
+        yield from _items(item, f"{where} item {index}")
+
+
+def _admitted(obj: Any, origin: str, dropped: list[Rejected]) -> K8sObject | None:
+    """``obj`` as it enters the state (a Secret as metadata only), or None when its shape is
+    wrong, with why in ``dropped``."""
+    rejected = admit(obj, origin)
+    if rejected is not None:
+        dropped.append(rejected)
+        return None
+    known = KNOWN_KINDS.get(obj["kind"])
     if known is not None and known.metadata_only:
         # a `kubectl get secrets -o yaml` dump holds the values: they go no further than here
-        yield metadata_view(known, document["metadata"])
-        return
-    yield dict(document)
+        return metadata_view(known, obj["metadata"])
+    return obj
 
 
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
