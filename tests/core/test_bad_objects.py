@@ -16,9 +16,11 @@ import yaml
 from k8sdoctor.analysis import Finding, Severity
 from k8sdoctor.analysis.engine import run_analyzers
 from k8sdoctor.analysis.registry import Analyzer
-from k8sdoctor.cluster.state import ClusterState
+from k8sdoctor.cluster.live import LiveSource
+from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.cluster.validate import ShapeError, check_object
 from tests.conftest import RunCli
+from tests.fakeapi import FakeApiServer
 from tests.helpers import DEMO
 
 DEMO_ITEMS: list[dict[str, Any]] = yaml.load(DEMO.read_text(encoding="utf-8"),
@@ -138,6 +140,26 @@ def test_nulls_are_unset_and_unknown_fields_are_left_alone() -> None:
     check_object(pod)
     assert pod == {"kind": "Pod", "metadata": {"name": "x"},
                    "spec": {"someFutureField": [1, {"a": None}]}}
+
+
+def test_live_list_items_without_metadata_are_dropped_and_named(fake_api: FakeApiServer,
+                                                                kubeconfig: Path) -> None:
+    good = {"metadata": {"name": "web", "namespace": "shop", "uid": "u1",
+                         "creationTimestamp": "2026-11-20T09:00:00Z"},
+            "spec": {"containers": [{"name": "app", "image": "web:1"}]},
+            "status": {"phase": "Running"}}
+    body = {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "7"},
+            "items": [{"spec": {"containers": []}}, good, "garbage"]}
+    fake_api.inject("/api/v1/pods", None, body=json.dumps(body).encode())
+    result = LiveSource(str(kubeconfig)).load({"Pod"}, Scope())
+    assert [p["metadata"]["name"] for p in result.state.objects("Pod")] == ["web"]
+    assert [(e.kind, e.message) for e in result.errors] == [
+        ("Pod", "dropped a Pod without metadata (GET /api/v1/pods, item 0): metadata is "
+                "missing, expected a mapping"),
+        ("object", "dropped GET /api/v1/pods, item 2: the item is a string ('garbage'), "
+                   "expected a mapping"),
+    ]
+    assert not result.state.read_whole("Pod")
 
 
 # -- an analyzer that raises on one object --------------------------------------------------------
