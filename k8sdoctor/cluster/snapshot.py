@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from k8sdoctor.cluster.fetch_problems import one_line
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
@@ -33,6 +34,12 @@ SOURCE = ANNOTATION_PREFIX + "source"
 FETCH_ERRORS = ANNOTATION_PREFIX + "fetch-errors"
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
+MAX_SNAPSHOT_BYTES = 2 * 2**30
+"""The most a snapshot may hold (2 GiB, several times a 100,000-pod cluster), so that a wrong
+path or an endless stream is refused before it fills the memory."""
+MAX_NESTING = 1000
+_TOO_DEEP = (f"nested more than about {MAX_NESTING:,} levels deep, which no Kubernetes object "
+             "is; k8sdoctor reads no deeper")
 
 
 class SnapshotSource:
@@ -114,7 +121,10 @@ def _own_annotations(document: Mapping[str, Any]) -> Mapping[str, str]:
 
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     if path == "-":
-        yield from _parse_text(sys.stdin.read(), "stdin")
+        text = sys.stdin.read(MAX_SNAPSHOT_BYTES + 1)
+        if len(text) > MAX_SNAPSHOT_BYTES:
+            raise BadInputError(f"snapshot stdin: {_too_big()}")
+        yield from _parse_text(text, "stdin")
         return
     root = Path(path)
     if not root.exists():
@@ -126,6 +136,12 @@ def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     )
     if not files:
         raise BadInputError(f"snapshot {path}: directory holds no .yaml, .yml or .json file")
+    try:
+        size = sum(file.stat().st_size for file in files)
+    except OSError as err:
+        raise BadInputError(f"snapshot {path}: cannot read: {err}") from None
+    if size > MAX_SNAPSHOT_BYTES:
+        raise BadInputError(f"snapshot {path}: {_too_big(size)}")
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
@@ -134,24 +150,42 @@ def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
         yield from _parse_text(text, str(file))
 
 
+def _too_big(size: int | None = None) -> str:
+    held = f"holds {size / 2**30:.1f} GiB; " if size else ""
+    return (f"{held}a snapshot may hold at most {MAX_SNAPSHOT_BYTES // 2**30} GiB; take one per "
+            "namespace (-n) instead")
+
+
 def _parse_text(text: str, where: str) -> Iterator[tuple[str, Any]]:
+    """The documents in ``text``: JSON when it looks like JSON, else YAML, which also reads
+    flow-style YAML such as ``{kind: List, items: []}``. When neither reads it, the error of the
+    parser that got further is the one reported."""
+    json_error: BadInputError | None = None
     if text.lstrip().startswith(("{", "[")):
         try:
             yield where, json.loads(text)
+            return
         except json.JSONDecodeError as err:
-            raise BadInputError(
-                f"snapshot {where}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}"
-            ) from None
-        return
+            json_error = BadInputError(
+                f"snapshot {where}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}")
+            json_reach = (err.lineno, err.colno)
+        except RecursionError:
+            raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
     try:
         documents = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = err.problem or err.context or "malformed YAML"
-        raise BadInputError(f"snapshot {where}{position}: malformed YAML: {problem}") from None
     except yaml.YAMLError as err:
-        raise BadInputError(f"snapshot {where}: malformed YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        if json_error is not None and (mark is None or json_reach >= (mark.line + 1,
+                                                                      mark.column + 1)):
+            raise json_error from None
+        problem = getattr(err, "problem", None) or getattr(err, "context", None) or str(err)
+        if "nesting depth" in problem:
+            raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
+        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise BadInputError(
+            f"snapshot {where}{position}: malformed YAML: {one_line(problem)}") from None
+    except RecursionError:
+        raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
     for document in documents:
         if document is not None:
             yield where, document
