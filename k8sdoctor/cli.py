@@ -73,6 +73,19 @@ SelectorOpt = Annotated[
     typer.Option("--selector", "-l", metavar="SELECTOR",
                  help="Label selector, e.g. app=web,tier!=db."),
 ]
+RequestTimeoutOpt = Annotated[
+    str,
+    typer.Option("--request-timeout", metavar="DURATION",
+                 help="How long one API request may wait for its answer, as kubectl takes it "
+                 "(30, 30s, 2m; 0 for no limit). A List that times out is reported as not "
+                 "checked; the others are still analyzed."),
+]
+FetchTimeoutOpt = Annotated[
+    str,
+    typer.Option("--fetch-timeout", metavar="DURATION",
+                 help="How long reading the whole cluster may take (5m, 90s; 0 for no limit). "
+                 "What is not listed by then is reported as not checked."),
+]
 AnalyzerOpt = Annotated[
     list[str] | None,
     typer.Option("--analyzer", "-a", metavar="NAME",
@@ -90,10 +103,14 @@ def _scope(namespace: str | None, all_namespaces: bool, selector: str | None) ->
     return Scope(namespace=namespace or None, selector=selector or None)
 
 
-def _live_source(kubeconfig: str | None, context: str | None) -> ClusterSource:
+def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
+                 fetch_timeout: str = "5m") -> ClusterSource:
+    from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
-    return LiveSource(kubeconfig=kubeconfig, context=context)
+    return LiveSource(kubeconfig=kubeconfig, context=context,
+                      request_timeout=parse_duration(request_timeout, "--request-timeout"),
+                      fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"))
 
 
 def _progress(message: str) -> AbstractContextManager[object]:
@@ -135,6 +152,8 @@ def analyze(
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -215,7 +234,7 @@ def analyze(
             source = SnapshotSource(snapshot, covered_kinds=covered,
                                     manifests=True if manifests else None)
         else:
-            source = _live_source(kubeconfig, context)
+            source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
             analysis = analyze_with_state(source, scope, analyzer or (),
                                           namespace_exclude or ())
@@ -256,6 +275,8 @@ def snapshot(
                            help="Keep ConfigMap values (by default only their keys and sizes "
                            "are kept, which is all the analyzers read).")
     ] = False,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
 ) -> None:
     """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
     as keys and sizes unless --include-configmap-data."""
@@ -269,7 +290,7 @@ def snapshot(
     scope = _scope(namespace, all_namespaces, selector)
     installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
-    source = _live_source(kubeconfig, context)
+    source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
