@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
 
-from k8sdoctor.analysis import engine
+from k8sdoctor.analysis import coverage, engine
 from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
+from k8sdoctor.cluster import manifests
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.source import ClusterSource, LoadResult
 from k8sdoctor.cluster.state import ClusterState, Scope
@@ -89,14 +90,24 @@ def analyze_with_state(
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
     loaded = load_state(source, selected, scope)
-    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
+    if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
+        selected = engine.select(installed, analyzer_names, manifests=True)
+    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
+                                                     specs_only=loaded.manifests)
+    if loaded.manifests:
+        findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
+    not_checked = (coverage.unchecked_references(loaded.state, engine.kinds_needed(selected))
+                   if loaded.listing_inferred else [])
     report = Report(
         findings=findings,
-        errors=[*plugin_errors, *fetch_errors, *analyzer_errors],
+        errors=[*plugin_errors, *fetch_errors, *coverage.coverage_errors(not_checked),
+                *analyzer_errors],
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
         root_causes=root_causes(findings, loaded.state),
+        not_checked=not_checked,
+        manifests=loaded.manifests,
     )
     return Analysis(report, loaded.state)
