@@ -9,6 +9,7 @@ from enum import Enum
 from importlib import resources
 
 from k8sdoctor.analysis import engine
+from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.cluster.snapshot import SnapshotSource
@@ -96,5 +97,6 @@ def analyze_with_state(
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
+        root_causes=root_causes(findings, loaded.state),
     )
     return Analysis(report, loaded.state)
