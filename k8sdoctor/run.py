@@ -65,6 +65,8 @@ class Analysis:
 
     report: Report
     state: ClusterState
+    missing_namespaces: tuple[str, ...] = ()
+    """Namespaces of ``-n`` that do not exist, for a warning."""
 
 
 def analyze(
@@ -99,4 +101,4 @@ def analyze_with_state(
         cluster_time=loaded.state.now,
         root_causes=root_causes(findings, loaded.state),
     )
-    return Analysis(report, loaded.state)
+    return Analysis(report, loaded.state, loaded.missing_namespaces)

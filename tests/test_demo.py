@@ -191,7 +191,8 @@ def test_demo_reports_every_failed_pod_of_the_failed_run(demo_report: Report) ->
     assert reported == failed
 
 
-def test_demo_text_report_is_readable(run_cli: RunCli) -> None:
+def test_demo_text_report_is_readable(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
     result = run_cli(["analyze", "--demo"])
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()

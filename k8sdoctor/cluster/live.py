@@ -105,7 +105,8 @@ class LiveSource:
                 self._collect(futures, objects, errors)
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label)
-        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)))
+        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
+                          missing_namespaces=self._missing_namespaces(scope))
 
     # -- logs, for the explain stage ------------------------------------------------------------
 
@@ -216,10 +217,33 @@ class LiveSource:
             if items is not None:
                 objects[kind.kind] = items
 
+    def _missing_namespaces(self, scope: Scope) -> tuple[str, ...]:
+        """The namespaces of ``-n`` the server says do not exist (a 404); one it will not show
+        us (403) may well exist, so it is not named."""
+        missing = []
+        for namespace in scope.namespaces:
+            try:
+                self._get_json(f"/api/v1/namespaces/{namespace}", ())
+            except _HttpError as err:
+                if err.status == 404:
+                    missing.append(namespace)
+        return tuple(missing)
+
     def _list_kind(self, kind: ResourceKind, scope: Scope) -> list[K8sObject] | None:
-        """Every object of ``kind`` in scope, page by page; None when the server does not serve
-        the resource (404)."""
-        path = kind.list_path(scope.namespace)
+        """Every object of ``kind`` in scope (one List per namespace of ``-n``); None when the
+        server does not serve the resource (404)."""
+        if not kind.namespaced or len(scope.namespaces) < 2:
+            return self._list_path(kind, kind.list_path(scope.namespace), scope)
+        items: list[K8sObject] = []
+        for namespace in scope.namespaces:
+            listed = self._list_path(kind, kind.list_path(namespace), scope)
+            if listed is None:
+                return None
+            items.extend(listed)
+        return items
+
+    def _list_path(self, kind: ResourceKind, path: str, scope: Scope) -> list[K8sObject] | None:
+        """Every object at ``path``, page by page; None when it is not served (404)."""
         accept = METADATA_ONLY if kind.metadata_only else JSON
         base: list[tuple[str, str | int]] = []
         if scope.selector and kind.label_selectable:

@@ -72,6 +72,7 @@ class SnapshotSource:
                 objects[obj["kind"]].append(obj)
         if not recorded_listing:
             listed = set(objects)
+        missing = _missing_namespaces(objects, scope)
         _apply_scope(objects, scope)
         now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
         state = ClusterState(
@@ -81,7 +82,7 @@ class SnapshotSource:
             scope=scope,
             source=source,
         )
-        return LoadResult(state, tuple(errors))
+        return LoadResult(state, tuple(errors), missing_namespaces=missing)
 
 
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
@@ -158,6 +159,17 @@ def _flatten(document: Any, where: str) -> Iterator[K8sObject]:
     yield dict(document)
 
 
+def _missing_namespaces(objects: Mapping[str, list[K8sObject]], scope: Scope) -> tuple[str, ...]:
+    """The namespaces of ``-n`` that neither a Namespace object nor any object's namespace
+    names: in a snapshot, that is as good as "does not exist"."""
+    if not scope.namespaces:
+        return ()
+    seen = {(o.get("metadata") or {}).get("namespace") for items in objects.values()
+            for o in items}
+    seen.update((o.get("metadata") or {}).get("name") for o in objects.get("Namespace", ()))
+    return tuple(n for n in scope.namespaces if n not in seen)
+
+
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
     """Keep what a live run with the same ``-n`` and ``-l`` would have listed."""
     try:
@@ -173,8 +185,7 @@ def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
         items[:] = [
             obj
             for obj in items
-            if (not scope.namespace or not namespaced
-                or obj["metadata"].get("namespace") == scope.namespace)
+            if (not namespaced or scope.covers(obj["metadata"].get("namespace")))
             and (not requirements or not selectable
                  or matches_selector_string(requirements, obj["metadata"].get("labels")))
         ]

@@ -23,6 +23,9 @@ class FetchError:
 class LoadResult:
     state: ClusterState
     errors: tuple[FetchError, ...] = field(default=())
+    missing_namespaces: tuple[str, ...] = field(default=())
+    """Namespaces of ``-n`` that do not exist: worth a warning, as a typo would otherwise give
+    a silent, empty report."""
 
 
 class ClusterSource(Protocol):
