@@ -96,7 +96,8 @@ def golden_report() -> Report:
         analyzers=["node", "pod", "references", "service"],
         generated_at=GENERATED_AT,
         cluster_time=CLUSTER_TIME,
-        root_causes=root_causes(findings, ClusterState({}, now=CLUSTER_TIME)),
+        root_causes=[replace(c, explanation=c.root.explanation)
+                     for c in root_causes(findings, ClusterState({}, now=CLUSTER_TIME))],
     )
 
 

@@ -51,8 +51,11 @@ class RootCause:
     root_object: RootObject
     root: Finding
     """The finding nothing else explains; its reason and remediation are the root cause's."""
+    peers: tuple[Finding, ...] = ()
+    """The same fault on sibling objects: the other 39 pods of a Deployment crashing alike."""
     consequences: tuple[Finding, ...] = ()
-    """Every other finding of this cause: the same fault on sibling objects, then what follows."""
+    """What follows from the fault, nearest first: the stuck pods, their Deployment, the Service
+    selecting them, the Ingress in front of it."""
     affected: tuple[ObjectRef, ...] = ()
     """The objects it breaks (every object a finding of this cause is about), in stable order."""
     summary: str = ""
@@ -71,9 +74,20 @@ class RootCause:
         return self.root.reason
 
     @property
+    def causes(self) -> tuple[Finding, ...]:
+        """The root finding and its peers: the fault itself, on every object it is seen on."""
+        return (self.root, *self.peers)
+
+    @property
     def findings(self) -> tuple[Finding, ...]:
-        """The root finding, then every consequence."""
-        return (self.root, *self.consequences)
+        """The root finding, its peers, then every consequence."""
+        return (self.root, *self.peers, *self.consequences)
+
+    @property
+    def subject(self) -> str:
+        """``CrashLoopBackOff: Pod/shop/web-7d4b9c8f5-x2x7k and 9 more`` for run errors."""
+        more = len(self.peers)
+        return f"{self.reason}: {self.root.object_ref}" + (f" and {more} more" if more else "")
 
     @property
     def remediation(self) -> tuple[str, ...]:
