@@ -129,4 +129,5 @@ ANALYZER = Analyzer(
     kinds=("Job", "Pod"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"Suspended"}),
 )

@@ -64,6 +64,9 @@ def render(report: Report, options: RenderOptions) -> str:
         for error in errors:
             _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
                            bullet="! ", bullet_style="yellow")
+        if title == "Not checked" and report.not_checked:
+            _print_list(console, "references not checked", [str(n) for n in report.not_checked],
+                        "· ", "dim", indent=2)
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
@@ -74,7 +77,10 @@ def render(report: Report, options: RenderOptions) -> str:
 def _header(report: Report) -> Text:
     header = Text("k8sdoctor", style="bold")
     header.append(f" · {report.source}")
-    if report.cluster_time is not None:
+    if report.manifests:
+        header.append(" · plain manifests, judged as specs (status-based checks skipped)",
+                      style="dim")
+    elif report.cluster_time is not None:
         header.append(f" · as of {report.cluster_time:%Y-%m-%d %H:%M} UTC", style="dim")
     return header
 
@@ -156,6 +162,10 @@ def _print_explanation(
         notes.append(f"confidence: {explanation.confidence}")
     if explanation.truncated:
         notes.append("the answer was cut at the length limit")
+    if not explanation.structured:
+        notes.append("free text: the model never gave the structured answer")
+    elif explanation.attempts > 1:
+        notes.append("answered on the second try (the first answer was invalid)")
     if notes:
         console.print(Text(" " * 8 + "; ".join(notes), style="dim"))
 
@@ -202,6 +212,8 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.health is not None and report.health.cluster is not None:
+        summary.append(f"; health {report.health.cluster.score}/100")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
