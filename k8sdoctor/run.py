@@ -68,6 +68,8 @@ class Analysis:
 
     report: Report
     state: ClusterState
+    missing_namespaces: tuple[str, ...] = ()
+    """Namespaces of ``-n`` that do not exist, for a warning."""
 
 
 def analyze(
@@ -119,7 +121,7 @@ def analyze_with_state(
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),
     )
-    return Analysis(report, loaded.state)
+    return Analysis(report, loaded.state, loaded.missing_namespaces)
 
 
 @dataclass(frozen=True)

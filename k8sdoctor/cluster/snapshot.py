@@ -140,6 +140,7 @@ def load_documents(
     held_kinds = listed if recorded_listing else {k for k, items in objects.items() if items}
     if kinds and not held_kinds & set(kinds):
         errors.append(_nothing_to_check(source, held_kinds))
+    missing = _missing_namespaces(objects, scope)
     _apply_scope(objects, scope)
     now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
     state = ClusterState(
@@ -150,7 +151,8 @@ def load_documents(
         source=source,
         partly_read=[(r.kind, r.namespace) for r in dropped],
     )
-    return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests)
+    return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests,
+                      missing_namespaces=missing)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:
@@ -301,6 +303,17 @@ def _admitted(obj: Any, origin: str, dropped: list[Rejected]) -> K8sObject | Non
     return obj
 
 
+def _missing_namespaces(objects: Mapping[str, list[K8sObject]], scope: Scope) -> tuple[str, ...]:
+    """The namespaces of ``-n`` that neither a Namespace object nor any object's namespace
+    names: in a snapshot, that is as good as "does not exist"."""
+    if not scope.namespaces:
+        return ()
+    seen = {(o.get("metadata") or {}).get("namespace") for items in objects.values()
+            for o in items}
+    seen.update((o.get("metadata") or {}).get("name") for o in objects.get("Namespace", ()))
+    return tuple(n for n in scope.namespaces if n not in seen)
+
+
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
     """Keep what a live run with the same ``-n`` and ``-l`` would have listed."""
     try:
@@ -316,8 +329,7 @@ def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
         items[:] = [
             obj
             for obj in items
-            if (not scope.namespace or not namespaced
-                or obj["metadata"].get("namespace") == scope.namespace)
+            if (not namespaced or scope.covers(obj["metadata"].get("namespace")))
             and (not requirements or not selectable
                  or matches_selector_string(requirements, obj["metadata"].get("labels")))
         ]
