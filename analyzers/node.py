@@ -34,6 +34,11 @@ Faults reported:
 - ``Cordoned`` (info): ``spec.unschedulable`` is set, so no new pod lands there (said to be
   an autoscaler scale-down when its taint is present). Fix: ``kubectl uncordon NODE`` when the
   maintenance is over.
+- ``DrainBlocked`` (warning, instead of ``Cordoned``): the node has been cordoned for 10
+  minutes or more (by its ``node.kubernetes.io/unschedulable`` taint's ``timeAdded``; at once
+  without it) and pods are still on it that a PodDisruptionBudget allowing 0 disruptions
+  selects, so the Eviction API refuses them and the drain cannot finish. The budget and its
+  pods are named. Fix: scale the workload up, relax the budget, or heal its unhealthy pods.
 
 A node is being removed when it carries the cluster autoscaler's ``ToBeDeletedByClusterAutoscaler``
 or Karpenter's ``karpenter.sh/disrupted`` taint, or has been deleted: its machine shuts down, so
@@ -54,6 +59,7 @@ from typing import Any
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import conditions, describe_condition, format_duration
 
+from . import _drain
 from ._node_health import being_removed, is_joining
 
 _MAX_NAMED_PODS = 5
@@ -199,7 +205,9 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
     if (node.get("spec") or {}).get("unschedulable"):
-        yield _cordoned(node, pod_count)
+        blockers = _drain.drain_blockers(state, node, pods_here)
+        yield (_drain.drain_blocked_finding(state, node, blockers) if blockers
+               else _cordoned(node, pod_count))
 
 
 def _pressure(
@@ -293,7 +301,7 @@ def _heartbeat(condition: Mapping[str, Any]) -> str:
 
 ANALYZER = Analyzer(
     name="node",
-    kinds=("Node", "Pod"),
+    kinds=("Node", "Pod", "PodDisruptionBudget"),
     analyze=analyze,
     doc=__doc__ or "",
 )

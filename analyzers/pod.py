@@ -28,8 +28,9 @@ an init container's reason is prefixed ``Init``, as kubectl shows ``Init:CrashLo
   for it): the scheduler's message is broken into causes - insufficient cpu / memory /
   ephemeral-storage / extended resources (with the pod's request), untolerated taints (read
   from the nodes when the scheduler does not name them), node affinity or selector, volume
-  binding and zone conflicts, topology spread, pod (anti-)affinity, host ports, cordoned nodes -
-  each with its fix.
+  binding and zone conflicts (a volume node affinity conflict names the bound PersistentVolume,
+  the zone it needs and the zones of the schedulable nodes), topology spread, pod
+  (anti-)affinity, host ports, cordoned nodes - each with its fix.
 - ``SchedulingGated`` (warning): ``spec.schedulingGates`` hold the pod back from the scheduler.
   Fix: the controller that added the gate must remove it (a queueing system such as Kueue).
 - ``Evicted`` (warning): kubelet evicted the pod; the node pressure behind it (MemoryPressure,
@@ -244,7 +245,8 @@ def _scheduling_problems(pod: PodContext) -> list[Problem]:
                                         else "") or ""
     failure = _scheduling.parse(text)
     evidence, remediation = _scheduling.advice(failure, pod.obj, pod.workload,
-                                               pod.state.objects("Node"))
+                                               pod.state.objects("Node"),
+                                               volumes=_bound_volumes(pod))
     evidence.insert(0, describe_condition(scheduled))
     evidence += [describe_event(e) for e in failed_events[-1:]]
     scale_up = [e for e in pod.events if e.get("reason") in _SCALE_UP_EVENTS][-1:]
@@ -255,6 +257,20 @@ def _scheduling_problems(pod: PodContext) -> list[Problem]:
     remediation.append(f"kubectl describe pod {pod.name}{pod.ns}")
     return [Problem("Unschedulable", Severity.WARNING if adding_node else Severity.ERROR, "",
                     message, evidence, remediation)]
+
+
+def _bound_volumes(pod: PodContext) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(claim name, PersistentVolume)`` for each of the pod's claims bound to a volume."""
+    namespace = pod.obj["metadata"].get("namespace")
+    bound = []
+    for volume in (pod.obj.get("spec") or {}).get("volumes") or ():
+        claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        claim = pod.state.get("PersistentVolumeClaim", namespace, claim_name or "")
+        volume_name = ((claim or {}).get("spec") or {}).get("volumeName")
+        if claim_name and volume_name and (pv := pod.state.get("PersistentVolume", None,
+                                                               volume_name)):
+            bound.append((claim_name, pv))
+    return bound
 
 
 def _stuck_creating(pod: PodContext) -> list[Problem]:
@@ -389,7 +405,7 @@ def _terminating(pod: PodContext) -> Iterator[Finding]:
 
 ANALYZER = Analyzer(
     name="pod",
-    kinds=("Pod", "Event", "Node", "Job"),
+    kinds=("Pod", "Event", "Node", "Job", "PersistentVolumeClaim", "PersistentVolume"),
     analyze=analyze,
     doc=__doc__ or "",
 )

@@ -196,6 +196,11 @@ def analyze(
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
     ] = False,
+    no_logs: Annotated[
+        bool,
+        typer.Option("--no-logs", help="Do not read the last log lines of crashed containers "
+                     "into their findings (live clusters only)."),
+    ] = False,
     explain: ExplainOpt = False,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -238,7 +243,8 @@ def analyze(
             source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
             analysis = analyze_with_state(source, scope, analyzer or (),
-                                          namespace_exclude or ())
+                                          namespace_exclude or (),
+                                          logs=not no_logs)
         for warning in missing_namespace_warnings(analysis.missing_namespaces):
             _stderr(f"k8sdoctor: {warning}")
         report = analysis.report

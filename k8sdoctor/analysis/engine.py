@@ -2,7 +2,8 @@
 
 An analyzer that raises on one object loses only that object's findings (reported as a run
 error); one that fails otherwise is reported and the others go on. Findings come back
-de-duplicated by id and in a deterministic order.
+de-duplicated by id, in a deterministic order, with the Warning events they explain in
+their evidence.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from k8sdoctor.analysis.absorbed import with_absorbed_events
 from k8sdoctor.analysis.finding import Finding, RunError
 from k8sdoctor.analysis.registry import Analyzer
 from k8sdoctor.cluster.state import ClusterState, K8sObject
@@ -61,7 +63,7 @@ def run_analyzers(
             produced = [f for f in produced if f.reason in analyzer.spec_reasons]
         for finding in produced:
             findings.setdefault(finding.id, finding)
-    return sorted(findings.values(), key=Finding.sort_key), errors
+    return with_absorbed_events(state, sorted(findings.values(), key=Finding.sort_key)), errors
 
 
 def _run_one(state: ClusterState, analyzer: Analyzer) -> tuple[list[Finding], list[RunError]]:
