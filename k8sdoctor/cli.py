@@ -317,6 +317,73 @@ def list_analyzers(
 
 
 @app.command()
+def serve(
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
+    analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob "
+                     "(repeatable)."),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", metavar="DURATION",
+                          help="Time between scans: seconds, or 30s, 5m, 1h.")
+    ] = "5m",
+    address: Annotated[
+        str, typer.Option("--address", metavar="IP", help="The address to listen on.")
+    ] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535,
+                          help="The port for /metrics, /report, /healthz and /readyz "
+                          "(0: any free port).")
+    ] = 8080,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", metavar="PATH",
+                     help="Read a snapshot file instead of the cluster (re-read every scan)."),
+    ] = None,
+    explain: ExplainOpt = False,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    language: LanguageOpt = None,
+    anonymize: AnonymizeOpt = None,
+    config: ExplainConfigOpt = None,
+) -> None:
+    """Analyze every --interval and serve the last report with Prometheus metrics and probes
+    (in a pod it reads the cluster through its service account)."""
+    from k8sdoctor.explain.config import load_config
+    from k8sdoctor.serve import ServeOptions, parse_interval, scan_function
+    from k8sdoctor.serve import serve as run_service
+
+    load_config(config)
+    flags = explain_flags(
+        explain=explain, show_prompt=False, backend=backend, model=model, base_url=base_url,
+        prompts=None, language=language, with_logs=False, anonymize=anonymize, no_cache=False,
+        config=config,
+    )
+    options = ServeOptions(
+        address=address, port=port, interval=parse_interval(interval),
+        scope=_scope(namespace, all_namespaces, selector), analyzers=analyzer or (),
+        exclude_namespaces=namespace_exclude or (), explain=flags,
+    )
+
+    def source() -> ClusterSource:
+        if snapshot:
+            from k8sdoctor.cluster.snapshot import SnapshotSource
+
+            return SnapshotSource(snapshot)
+        return _live_source(kubeconfig, context)
+
+    run_service(scan_function(source, options, lambda m: _stderr(f"k8sdoctor: {m}")), options)
+
+
+@app.command()
 def version() -> None:
     """Print the k8sdoctor version."""
     print(__version__)
