@@ -144,6 +144,19 @@ def analyze(
                      help="Read objects from a file, a directory, or - (stdin) "
                      "instead of a live cluster."),
     ] = None,
+    snapshot_kinds: Annotated[
+        str | None,
+        typer.Option("--snapshot-kinds", metavar="KIND,...|all",
+                     help="Kinds the --snapshot file holds completely, so an object of them it "
+                     "lacks does not exist ('all' for every kind). Without it, references to "
+                     "kinds the file lacks are reported as not checked."),
+    ] = None,
+    manifests: Annotated[
+        bool,
+        typer.Option("--manifests", help="Judge the --snapshot objects as plain manifests "
+                     "(helm template, kustomize build): spec checks only. Automatic when no "
+                     "object has a status."),
+    ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
     ] = False,
@@ -180,6 +193,8 @@ def analyze(
 
     if snapshot and demo:
         raise BadInputError("--snapshot and --demo exclude each other")
+    if (snapshot_kinds is not None or manifests) and not snapshot:
+        raise BadInputError("--snapshot-kinds and --manifests apply to --snapshot only")
     scope = _scope(namespace, all_namespaces, selector)
     flags = explain_flags(
         explain=explain, show_prompt=show_prompt, backend=backend, model=model,
@@ -194,9 +209,11 @@ def analyze(
         if demo:
             source: ClusterSource = demo_source(stack)
         elif snapshot:
-            from k8sdoctor.cluster.snapshot import SnapshotSource
+            from k8sdoctor.cluster.snapshot import SnapshotSource, parse_covered_kinds
 
-            source = SnapshotSource(snapshot)
+            covered = parse_covered_kinds(snapshot_kinds) if snapshot_kinds is not None else None
+            source = SnapshotSource(snapshot, covered_kinds=covered,
+                                    manifests=True if manifests else None)
         else:
             source = _live_source(kubeconfig, context)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):

@@ -41,6 +41,9 @@ def analyzers_markdown(analyzers: Sequence[Analyzer]) -> str:
             "",
             analyzer.details,
         ]
+        if analyzer.spec_reasons:
+            reasons = ", ".join(f"``{r}``" for r in sorted(analyzer.spec_reasons))
+            lines += ["", f"On plain manifests (`--manifests`): {reasons}."]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from k8sdoctor import __version__
+from k8sdoctor.analysis.coverage import NotChecked
 from k8sdoctor.analysis.finding import Finding, RunError, Severity
 from k8sdoctor.analysis.score import HealthScore
 
@@ -29,6 +30,11 @@ class Report:
     """Added by later stages, e.g. the explain stage's inference statistics."""
     health: HealthScore | None = None
     """The health score per namespace and for the cluster (``analysis/score.py``)."""
+    not_checked: Sequence[NotChecked] = ()
+    """References a partial input could not check (a kind the file lacks); the ``fetch``
+    errors sum them up per kind."""
+    manifests: bool = False
+    """The input was plain manifests, judged as specs: status-based checks were skipped."""
 
     @property
     def healthy(self) -> bool:
@@ -52,8 +58,10 @@ class Report:
             "source": self.source,
             "analyzers": list(self.analyzers),
         }
-        if self.cluster_time is not None:
+        if self.cluster_time is not None and not self.manifests:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
+        if self.manifests:
+            metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)
         summary: dict[str, Any] = {
             "status": "Healthy" if self.healthy else "ProblemsDetected",
@@ -63,7 +71,7 @@ class Report:
         }
         if self.health is not None:
             summary["healthScore"] = self.health.to_dict()
-        return {
+        document = {
             "apiVersion": API_VERSION,
             "kind": "Report",
             "metadata": metadata,
@@ -71,6 +79,9 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
         }
+        if self.not_checked:
+            document["notChecked"] = [n.to_dict() for n in self.not_checked]
+        return document
 
 
 def _rfc3339(moment: datetime) -> str:

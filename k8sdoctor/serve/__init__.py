@@ -95,13 +95,13 @@ def serve(scan: Callable[[], Mapping[str, Any]], options: ServeOptions,
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    scanner.start()
-    http_thread = threading.Thread(target=server.serve_forever, name="k8sdoctor-http",
-                                   kwargs={"poll_interval": 0.2}, daemon=True)
-    http_thread.start()
     log(f"serving /metrics, /report, /healthz and /readyz on {server.url} "
         f"(listening on {options.address}:{server.server_address[1]}); "
         f"scanning every {options.interval:g} s")
+    scanner.start()  # before the first request is answered, so /healthz never sees it unstarted
+    http_thread = threading.Thread(target=server.serve_forever, name="k8sdoctor-http",
+                                   kwargs={"poll_interval": 0.2}, daemon=True)
+    http_thread.start()
     try:
         stop.wait()
     finally:

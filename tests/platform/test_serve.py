@@ -68,22 +68,22 @@ class Service:
 
 
 @pytest.fixture
-def service(fake_api: FakeApiServer, kubeconfig: Path) -> Iterator[Service]:
+def service(fake_api: FakeApiServer, kubeconfig: Path, tmp_path: Path) -> Iterator[Service]:
     fake_api.load(LIVE_CLUSTER)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "k8sdoctor", "serve", "--kubeconfig", str(kubeconfig),
-         "--address", "127.0.0.1", "--port", "0", "--interval", "1", "-a", "all"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "k8sdoctor", "serve", "--kubeconfig", str(kubeconfig),
+             "--address", "127.0.0.1", "--port", "0", "--interval", "1", "-a", "all"],
+            stderr=stderr, stdout=subprocess.DEVNULL, text=True, env=env)
     try:
-        assert process.stderr is not None
-        first = process.stderr.readline()
-        match = LISTENING.search(first)
-        assert match, first
+        match = wait_for(lambda: LISTENING.search(log.read_text()))
         yield Service(process, match.group(1))
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
 
 
 def test_serve_scrapes_and_reports_like_analyze(service: Service, kubeconfig: Path,
