@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import (
     POD_TEMPLATE_KINDS,
     absence_is_known,
@@ -216,6 +216,7 @@ def _missing_finding(
                        f"Create {kind} {names[0]} in namespace {namespace}, correct the name in "
                        f"{template} ({first_ref.where}), or mark the reference optional: true "
                        "if the pod can run without it."]
+    target_kind = "Secret" if kind == "ImagePullSecret" else kind
     evidence = [f"{ref.where}: {'Secret' if ref.kind == 'ImagePullSecret' else ref.kind} {ref.name}"
                 + (f" key {', '.join(absent)} absent" if absent else " not found")
                 for ref, absent in entries]
@@ -223,7 +224,7 @@ def _missing_finding(
     return Finding.about(
         pod, severity=Severity.WARNING if reason == "ImagePullSecretNotFound" else Severity.ERROR,
         reason=reason, message=message, evidence=evidence, remediation=remediation,
-        parent=parent,
+        parent=parent, refers_to=ObjectRef(target_kind, first_ref.name, namespace),
     )
 
 

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from importlib import resources
 
 from k8sdoctor.analysis import coverage, engine
+from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.analysis.score import health_score
@@ -113,6 +114,7 @@ def analyze_with_state(
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
+        root_causes=root_causes(findings, loaded.state),
         not_checked=not_checked,
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),

@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from k8sdoctor import __version__
+from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.engine import run_analyzers
 from k8sdoctor.analysis.finding import Explanation, Finding, RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer
@@ -85,8 +86,9 @@ def _findings() -> list[Finding]:
 
 
 def golden_report() -> Report:
+    findings = _findings()
     return Report(
-        findings=_findings(),
+        findings=findings,
         errors=[RunError("fetch", "Secret", "forbidden: secrets is forbidden: User "
                          '"ci" cannot list resource "secrets" in API group "" at the '
                          "cluster scope")],
@@ -94,6 +96,8 @@ def golden_report() -> Report:
         analyzers=["node", "pod", "references", "service"],
         generated_at=GENERATED_AT,
         cluster_time=CLUSTER_TIME,
+        root_causes=[replace(c, explanation=c.root.explanation)
+                     for c in root_causes(findings, ClusterState({}, now=CLUSTER_TIME))],
     )
 
 

@@ -105,6 +105,9 @@ class Finding:
     analyzer: str = ""
     """Filled in by the engine from the analyzer's declaration."""
     explanation: Explanation | None = None
+    refers_to: ObjectRef | None = None
+    """The object at fault when it is not this one: the missing ConfigMap a pod reads, the
+    StorageClass a claim asks for. The cause graph makes it the root cause's object."""
 
     @classmethod
     def about(
@@ -117,6 +120,7 @@ class Finding:
         evidence: Iterable[str] = (),
         remediation: Iterable[str] = (),
         parent: ObjectRef | None = None,
+        refers_to: ObjectRef | None = None,
     ) -> Finding:
         """A finding on ``obj``, taking kind, apiVersion, namespace and name from it."""
         meta = obj.get("metadata") or {}
@@ -131,6 +135,7 @@ class Finding:
             evidence=tuple(evidence),
             remediation=tuple(remediation),
             parent=parent,
+            refers_to=refers_to,
         )
 
     @property
@@ -177,7 +182,7 @@ class RunError:
     """``fetch`` (a kind could not be listed), ``plugin`` (an analyzer would not load),
     ``analyzer`` (an analyzer raised) or ``explain`` (an LLM call failed)."""
     subject: str
-    """The kind, analyzer or finding group concerned."""
+    """The kind, analyzer or root cause concerned."""
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
 

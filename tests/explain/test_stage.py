@@ -169,7 +169,7 @@ def test_an_unavailable_backend_is_not_called_again(report, three_causes_state) 
     assert backend.calls == 1
     [error] = explained.errors
     assert error.subject == "fake/fake-model"
-    assert "ollama serve" in error.message and "(3 of 3 finding groups not explained)" in (
+    assert "ollama serve" in error.message and "(3 of 3 root causes not explained)" in (
         error.message)
     assert all(f.explanation is None for f in explained.findings)
 
@@ -256,7 +256,7 @@ def test_with_logs_on_a_snapshot_says_there_are_none(report, three_causes_state)
 
 def test_show_prompt_renders_exactly_what_is_sent(report, three_causes_state) -> None:
     stage = _stage(FakeBackend(hosted=True))
-    calls = stage.prepare(report.findings, three_causes_state)
+    calls = stage.prepare(report, three_causes_state)
     shown = render_prompts(calls)
     assert shown.count("===== request ") == 3
     for call in calls:
