@@ -12,6 +12,7 @@ import shutil
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -398,6 +399,56 @@ def serve(
         return _live_source(kubeconfig, context)
 
     run_service(scan_function(source, options, lambda m: _stderr(f"k8sdoctor: {m}")), options)
+
+
+class McpTransport(str, Enum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@app.command("mcp")
+def mcp_command(
+    transport: Annotated[
+        McpTransport, typer.Option("--transport", help="stdio for an agent that starts k8sdoctor "
+                                   "itself; http for streamable HTTP on loopback.")
+    ] = McpTransport.STDIO,
+    host: Annotated[
+        str, typer.Option("--host", metavar="IP", help="With --transport http: a loopback "
+                          "address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="With --transport http: the port "
+                          "(the endpoint is /mcp).")
+    ] = 8765,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    anonymize: Annotated[
+        bool, typer.Option("--anonymize/--no-anonymize", help="Replace names, namespaces, IPs "
+                           "and hosts in everything returned by stable tokens, as for a hosted "
+                           "LLM.")
+    ] = False,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Let the analyze tool read the live cluster "
+                           "(--no-live: snapshots and the demo only).")
+    ] = True,
+) -> None:
+    """Serve analysis to AI agents over the Model Context Protocol (tools: analyze,
+    list_analyzers, explain_finding, get_root_causes; the last report as a resource)."""
+    from k8sdoctor.mcp_server import McpSettings, build_server
+
+    if transport is McpTransport.HTTP and host not in LOOPBACK:
+        raise BadInputError(f"--host {host}: the MCP server listens on loopback only "
+                            f"({', '.join(LOOPBACK)})")
+    server = build_server(McpSettings(kubeconfig=kubeconfig, context=context,
+                                      anonymize=anonymize, allow_live=live))
+    if transport is McpTransport.STDIO:
+        server.run("stdio")
+    else:
+        _stderr(f"k8sdoctor: MCP over streamable HTTP on http://{host}:{port}/mcp")
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()
