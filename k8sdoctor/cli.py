@@ -11,6 +11,7 @@ import os
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -366,6 +367,123 @@ def list_analyzers(
     options = stdout_render_options(sys.stdout.isatty())
     Console(width=options.width or UNWRAPPED_TABLE_WIDTH, no_color=not options.color,
             highlight=False).print(table)
+
+
+@app.command()
+def serve(
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
+    analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob "
+                     "(repeatable)."),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", metavar="DURATION",
+                          help="Time between scans: seconds, or 30s, 5m, 1h.")
+    ] = "5m",
+    address: Annotated[
+        str, typer.Option("--address", metavar="IP", help="The address to listen on.")
+    ] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535,
+                          help="The port for /metrics, /report, /healthz and /readyz "
+                          "(0: any free port).")
+    ] = 8080,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", metavar="PATH",
+                     help="Read a snapshot file instead of the cluster (re-read every scan)."),
+    ] = None,
+    explain: ExplainOpt = False,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    language: LanguageOpt = None,
+    anonymize: AnonymizeOpt = None,
+    config: ExplainConfigOpt = None,
+) -> None:
+    """Analyze every --interval and serve the last report with Prometheus metrics and probes
+    (in a pod it reads the cluster through its service account)."""
+    from k8sdoctor.explain.config import load_config
+    from k8sdoctor.serve import ServeOptions, parse_interval, scan_function
+    from k8sdoctor.serve import serve as run_service
+
+    load_config(config)
+    flags = explain_flags(
+        explain=explain, show_prompt=False, backend=backend, model=model, base_url=base_url,
+        prompts=None, language=language, with_logs=False, anonymize=anonymize, no_cache=False,
+        config=config,
+    )
+    options = ServeOptions(
+        address=address, port=port, interval=parse_interval(interval),
+        scope=_scope(namespace, all_namespaces, selector), analyzers=analyzer or (),
+        exclude_namespaces=namespace_exclude or (), explain=flags,
+    )
+
+    def source() -> ClusterSource:
+        if snapshot:
+            from k8sdoctor.cluster.snapshot import SnapshotSource
+
+            return SnapshotSource(snapshot)
+        return _live_source(kubeconfig, context)
+
+    run_service(scan_function(source, options, lambda m: _stderr(f"k8sdoctor: {m}")), options)
+
+
+class McpTransport(str, Enum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@app.command("mcp")
+def mcp_command(
+    transport: Annotated[
+        McpTransport, typer.Option("--transport", help="stdio for an agent that starts k8sdoctor "
+                                   "itself; http for streamable HTTP on loopback.")
+    ] = McpTransport.STDIO,
+    host: Annotated[
+        str, typer.Option("--host", metavar="IP", help="With --transport http: a loopback "
+                          "address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="With --transport http: the port "
+                          "(the endpoint is /mcp).")
+    ] = 8765,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    anonymize: Annotated[
+        bool, typer.Option("--anonymize/--no-anonymize", help="Replace names, namespaces, IPs "
+                           "and hosts in everything returned by stable tokens, as for a hosted "
+                           "LLM.")
+    ] = False,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Let the analyze tool read the live cluster "
+                           "(--no-live: snapshots and the demo only).")
+    ] = True,
+) -> None:
+    """Serve analysis to AI agents over the Model Context Protocol (tools: analyze,
+    list_analyzers, explain_finding, get_root_causes; the last report as a resource)."""
+    from k8sdoctor.mcp_server import McpSettings, build_server
+
+    if transport is McpTransport.HTTP and host not in LOOPBACK:
+        raise BadInputError(f"--host {host}: the MCP server listens on loopback only "
+                            f"({', '.join(LOOPBACK)})")
+    server = build_server(McpSettings(kubeconfig=kubeconfig, context=context,
+                                      anonymize=anonymize, allow_live=live))
+    if transport is McpTransport.STDIO:
+        server.run("stdio")
+    else:
+        _stderr(f"k8sdoctor: MCP over streamable HTTP on http://{host}:{port}/mcp")
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()
