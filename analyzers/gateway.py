@@ -12,7 +12,8 @@ Reports only when the Gateway API kinds are served. Faults reported:
   after five minutes): the controller rejected the Gateway, or could not program it (no address
   assigned, invalid listeners); its condition and failing listeners are quoted. ``Pending`` and
   ``AddressNotAssigned`` (a load balancer being provisioned) count only after five minutes.
-  Fix: what the condition names.
+  Reported even when its GatewayClass is not accepted, if a controller did answer the Gateway
+  with False. Fix: what the condition names.
 - ``ListenersNotReady`` (error): the Gateway is programmed but some listeners are not (an
   unresolved certificate reference, a conflict). Fix: the listener's condition message.
 - ``ParentNotFound`` (error): an HTTPRoute's ``parentRefs`` names a Gateway (or mesh Service)
@@ -112,11 +113,11 @@ def _check_gateway(state: ClusterState, gateway: Mapping[str, Any]) -> Finding |
                          f"{classes or 'none (install a Gateway API implementation)'}: "
                          f"kubectl edit gateway {name}{ns}"],
         )
-    if gateway_class is not None and (
-        (conditions(gateway_class).get("Accepted") or {}).get("status") != "True"
-    ):
-        return None  # the class's own finding explains it
+    class_unaccepted = gateway_class is not None and (
+        (conditions(gateway_class).get("Accepted") or {}).get("status") != "True")
     by_type = conditions(gateway)
+    if class_unaccepted and not _rejected_by_controller(by_type):
+        return None  # the class's own finding explains a Gateway no controller answered for
     listeners = _listener_problems(gateway)
     evidence = [describe_condition(c) for c in by_type.values()] + listeners
     age = state.age_of(meta.get("creationTimestamp")) or 0
@@ -153,6 +154,14 @@ def _check_gateway(state: ClusterState, gateway: Mapping[str, Any]) -> Finding |
                          "Secret, a port or hostname conflict)."],
         )
     return None
+
+
+def _rejected_by_controller(by_type: Mapping[str, Mapping[str, Any]]) -> bool:
+    """A controller wrote Accepted or Programmed False itself (the CRD's default is Unknown,
+    Pending)."""
+    return any((by_type.get(kind) or {}).get("status") == "False"
+               and (by_type.get(kind) or {}).get("reason") not in _IN_PROGRESS_REASONS
+               for kind in ("Accepted", "Programmed"))
 
 
 def _listener_problems(gateway: Mapping[str, Any]) -> list[str]:
@@ -314,4 +323,7 @@ ANALYZER = Analyzer(
     analyze=analyze,
     doc=__doc__ or "",
     default=False,
+    spec_reasons=frozenset({
+        "GatewayClassNotFound", "ParentNotFound", "BackendNotFound", "BackendPortNotFound"
+    }),
 )

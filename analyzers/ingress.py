@@ -19,9 +19,10 @@ Faults reported:
   controller serves its default certificate for those hosts. Fix: create the Secret, or look at
   the cert-manager Certificate that should issue it.
 
-Not reported: missing Services or Secrets when those kinds could not be listed, or were filtered
-by ``-n`` / ``-l``; Secret contents (Secrets are read as metadata only); a TLS Secret that
-cert-manager is still issuing for an Ingress created less than ten minutes ago; resource
+Not reported: a class GKE's built-in controllers serve without an IngressClass object
+(``gce``, ``gce-internal``); missing Services or Secrets when those kinds could not be listed,
+or were filtered by ``-n`` / ``-l``; Secret contents (Secrets are read as metadata only); a TLS
+Secret that cert-manager is still issuing for an Ingress created less than ten minutes ago; resource
 backends (``backend.resource``); ports of ExternalName Services; a ``secretName`` of the form
 ``namespace/name``, which some controllers (Contour, HAProxy) read as a certificate delegated
 from another namespace.
@@ -46,6 +47,8 @@ LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 CERT_ISSUANCE_GRACE_SECONDS = 10 * 60
+BUILT_IN_CLASSES = frozenset({"gce", "gce-internal"})
+"""Classes GKE's built-in ingress controllers serve with no IngressClass object."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def _check_class(
                 ],
             )
         return
-    if wanted in classes:
+    if wanted in classes or wanted in BUILT_IN_CLASSES:
         return
     by_spec = bool(spec.get("ingressClassName"))
     where = "spec.ingressClassName" if by_spec else f"annotation {LEGACY_CLASS_ANNOTATION}"
@@ -253,4 +256,8 @@ ANALYZER = Analyzer(
     kinds=("Ingress", "IngressClass", "Service", "Secret", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "IngressClassNotFound", "IngressClassMissing", "BackendServiceNotFound",
+        "BackendServicePortNotFound", "DefaultBackendNotFound", "TLSSecretNotFound"
+    }),
 )

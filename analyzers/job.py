@@ -143,4 +143,5 @@ ANALYZER = Analyzer(
     kinds=("Job", "Pod"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"Suspended"}),
 )

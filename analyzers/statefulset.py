@@ -255,4 +255,7 @@ ANALYZER = Analyzer(
            "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "GoverningServiceMissing", "GoverningServiceNotHeadless"
+    }),
 )

@@ -49,7 +49,7 @@ app = typer.Typer(
     help="Find what is broken in a Kubernetes cluster and say why and how to fix it.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -113,6 +113,22 @@ def _stdout_render_options() -> RenderOptions:
     return RenderOptions(color=color, width=max(60, min(width, 120)))
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"k8sdoctor {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find what is broken in a Kubernetes cluster and say why and how to fix it."""
+
+
 @app.command()
 def analyze(
     context: ContextOpt = None,
@@ -129,10 +145,29 @@ def analyze(
                      help="Read objects from a file, a directory, or - (stdin) "
                      "instead of a live cluster."),
     ] = None,
+    snapshot_kinds: Annotated[
+        str | None,
+        typer.Option("--snapshot-kinds", metavar="KIND,...|all",
+                     help="Kinds the --snapshot file holds completely, so an object of them it "
+                     "lacks does not exist ('all' for every kind). Without it, references to "
+                     "kinds the file lacks are reported as not checked."),
+    ] = None,
+    manifests: Annotated[
+        bool,
+        typer.Option("--manifests", help="Judge the --snapshot objects as plain manifests "
+                     "(helm template, kustomize build): spec checks only. Automatic when no "
+                     "object has a status."),
+    ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
     ] = False,
     analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob, e.g. "
+                     "'kube-*' (repeatable; they are still read, and get no health score)."),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
@@ -159,24 +194,32 @@ def analyze(
 
     if snapshot and demo:
         raise BadInputError("--snapshot and --demo exclude each other")
+    if (snapshot_kinds is not None or manifests) and not snapshot:
+        raise BadInputError("--snapshot-kinds and --manifests apply to --snapshot only")
     scope = _scope(namespace, all_namespaces, selector)
     flags = explain_flags(
         explain=explain, show_prompt=show_prompt, backend=backend, model=model,
         base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
         anonymize=anonymize, no_cache=no_cache, config=config,
     )
+    from k8sdoctor.explain.config import load_config
+
+    load_config(config)  # a missing or malformed config file is bad input, explain or not
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
             source: ClusterSource = demo_source(stack)
         elif snapshot:
-            from k8sdoctor.cluster.snapshot import SnapshotSource
+            from k8sdoctor.cluster.snapshot import SnapshotSource, parse_covered_kinds
 
-            source = SnapshotSource(snapshot)
+            covered = parse_covered_kinds(snapshot_kinds) if snapshot_kinds is not None else None
+            source = SnapshotSource(snapshot, covered_kinds=covered,
+                                    manifests=True if manifests else None)
         else:
             source = _live_source(kubeconfig, context)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
-            analysis = analyze_with_state(source, scope, analyzer or ())
+            analysis = analyze_with_state(source, scope, analyzer or (),
+                                          namespace_exclude or ())
         report = analysis.report
         if flags is not None:
             from k8sdoctor.explain import session
@@ -209,8 +252,14 @@ def snapshot(
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
     analyzer: AnalyzerOpt = None,
+    include_configmap_data: Annotated[
+        bool, typer.Option("--include-configmap-data",
+                           help="Keep ConfigMap values (by default only their keys and sizes "
+                           "are kept, which is all the analyzers read).")
+    ] = False,
 ) -> None:
-    """Save the objects the analyzers need (Secrets as metadata only) to a YAML file."""
+    """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
+    as keys and sizes unless --include-configmap-data."""
     import yaml
 
     from k8sdoctor.analysis.engine import select
@@ -225,7 +274,8 @@ def snapshot(
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
-    document = snapshot_document(result, source=result.state.source)
+    document = snapshot_document(result, source=result.state.source,
+                                 include_configmap_data=include_configmap_data)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if output_file == "-":
         sys.stdout.write(text)

@@ -17,14 +17,17 @@ from k8sdoctor.errors import BadInputError
 ALL = "all"
 
 
-def select(installed: Sequence[Analyzer], names: Iterable[str] = ()) -> list[Analyzer]:
-    """The analyzers ``-a`` names (``all`` for every one), or the default ones when none is named.
+def select(
+    installed: Sequence[Analyzer], names: Iterable[str] = (), *, manifests: bool = False
+) -> list[Analyzer]:
+    """The analyzers ``-a`` names (``all`` for every one), or the default ones when none is named
+    (on plain manifests, every one that judges specs).
 
     BadInputError lists the installed names when one is unknown.
     """
     wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
     if not wanted:
-        return [a for a in installed if a.default]
+        return [a for a in installed if (a.spec_reasons if manifests else a.default)]
     if ALL in wanted:
         return list(installed)
     by_name = {a.name: a for a in installed}
@@ -41,8 +44,10 @@ def kinds_needed(analyzers: Iterable[Analyzer]) -> set[str]:
 
 
 def run_analyzers(
-    state: ClusterState, analyzers: Iterable[Analyzer]
+    state: ClusterState, analyzers: Iterable[Analyzer], *, specs_only: bool = False
 ) -> tuple[list[Finding], list[RunError]]:
+    """Every analyzer's findings; with ``specs_only`` (plain manifests) only those each
+    analyzer declares spec-based."""
     findings: dict[str, Finding] = {}
     errors: list[RunError] = []
     for analyzer in analyzers:
@@ -51,6 +56,8 @@ def run_analyzers(
         except Exception as err:  # one analyzer's bug must not cost the others' findings
             errors.append(RunError("analyzer", analyzer.name, f"{type(err).__name__}: {err}"))
             continue
+        if specs_only:
+            produced = [f for f in produced if f.reason in analyzer.spec_reasons]
         for finding in produced:
             findings.setdefault(finding.id, finding)
     return sorted(findings.values(), key=Finding.sort_key), errors

@@ -9,6 +9,8 @@ and a kind that was listed but empty still counts as known.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import sys
 from collections import defaultdict
@@ -19,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
+from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
@@ -30,23 +33,39 @@ CAPTURED_AT = ANNOTATION_PREFIX + "captured-at"
 LISTED_KINDS = ANNOTATION_PREFIX + "listed-kinds"
 SOURCE = ANNOTATION_PREFIX + "source"
 FETCH_ERRORS = ANNOTATION_PREFIX + "fetch-errors"
+DATA_SIZES = ANNOTATION_PREFIX + "data-sizes"
+"""On a ConfigMap whose values were left out of a snapshot: ``{key: bytes}``."""
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
+ALL_KINDS = "all"
 
 
 class SnapshotSource:
     """Reads objects from ``path`` (a file, a directory, or ``-`` for stdin)."""
 
-    def __init__(self, path: str, *, label: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        label: str | None = None,
+        covered_kinds: Collection[str] | None = None,
+        manifests: bool | None = None,
+    ) -> None:
         self.path = path
         self.label = label
         """How reports name this source; the path (or "stdin") by default."""
+        self.covered_kinds = None if covered_kinds is None else frozenset(covered_kinds)
+        """``--snapshot-kinds``: kinds the file holds completely, though it does not record
+        them (``all`` for every kind); None when nothing was declared."""
+        self.manifests = manifests
+        """``--manifests``: judge the objects as plain manifests; None to decide by whether any
+        object has a status."""
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         with gc_paused():
-            return self._load(scope)
+            return self._load(kinds, scope)
 
-    def _load(self, scope: Scope) -> LoadResult:
+    def _load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         documents = list(_read_documents(self.path))
         objects: dict[str, list[K8sObject]] = defaultdict(list)
         captured_at: datetime | None = None
@@ -70,8 +89,32 @@ class SnapshotSource:
                 errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
             for obj in _flatten(document, where):
                 objects[obj["kind"]].append(obj)
-        if not recorded_listing:
+        if not recorded_listing and not objects:
+            raise BadInputError(
+                f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
+                "output of a kubectl command that failed); nothing to analyze"
+            )
+        inferred = not recorded_listing
+        as_manifests = (self.manifests if self.manifests is not None else
+                        not recorded_listing and manifests.look_like_manifests(
+                            o for items in objects.values() for o in items))
+        if as_manifests:
+            objects = defaultdict(list, manifests.prepare(objects))
+            listed = set(objects) | manifests.COVERED_KINDS
+            if self.covered_kinds is not None:
+                listed |= set(KNOWN_KINDS) if ALL_KINDS in self.covered_kinds else set(
+                    self.covered_kinds)
+            inferred = False
+        elif not recorded_listing:
             listed = set(objects)
+            if self.covered_kinds is not None and ALL_KINDS in self.covered_kinds:
+                listed.update(KNOWN_KINDS)
+                inferred = False
+            elif self.covered_kinds is not None:
+                listed.update(self.covered_kinds)
+        held_kinds = listed if recorded_listing else {k for k, items in objects.items() if items}
+        if kinds and not held_kinds & set(kinds):
+            errors.append(_nothing_to_check(source, held_kinds))
         _apply_scope(objects, scope)
         now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
         state = ClusterState(
@@ -81,7 +124,29 @@ class SnapshotSource:
             scope=scope,
             source=source,
         )
-        return LoadResult(state, tuple(errors))
+        return LoadResult(state, tuple(errors), listing_inferred=inferred,
+                          manifests=as_manifests)
+
+
+def parse_covered_kinds(text: str) -> frozenset[str]:
+    """``--snapshot-kinds``: ``all``, or kinds by name or plural (``Service,configmaps``).
+    BadInputError names an unknown one."""
+    by_name = {name.lower(): name for name in KNOWN_KINDS}
+    by_name.update({k.plural.lower(): k.kind for k in KNOWN_KINDS.values()})
+    kinds, unknown = set(), []
+    for word in (w.strip() for w in text.split(",")):
+        if not word:
+            continue
+        if word.lower() == ALL_KINDS:
+            kinds.add(ALL_KINDS)
+        elif word.lower() in by_name:
+            kinds.add(by_name[word.lower()])
+        else:
+            unknown.append(word)
+    if unknown or not kinds:
+        raise BadInputError(f"--snapshot-kinds: unknown kind {', '.join(unknown) or '(none)'}; "
+                            f"use all, or kinds such as {', '.join(sorted(KNOWN_KINDS)[:4])}")
+    return frozenset(kinds)
 
 
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
@@ -180,6 +245,18 @@ def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
         ]
 
 
+def _nothing_to_check(source: str, held_kinds: Collection[str]) -> FetchError:
+    """The error for a snapshot none of whose kinds the selected analyzers read: their findings
+    would be empty because nothing was looked at, not because nothing is wrong."""
+    held = sorted(held_kinds)
+    return FetchError(
+        "snapshot",
+        f"{source} holds no object of a kind the selected analyzers read "
+        f"(it holds {', '.join(held[:8]) or 'nothing'}{', ...' if len(held) > 8 else ''}); "
+        "nothing was checked",
+    )
+
+
 def _recorded_errors(text: str, where: str) -> Iterator[FetchError]:
     try:
         for entry in json.loads(text):
@@ -188,11 +265,17 @@ def _recorded_errors(text: str, where: str) -> Iterator[FetchError]:
         raise BadInputError(f"snapshot {where}: annotation {FETCH_ERRORS} is not valid") from None
 
 
-def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
+def snapshot_document(result: LoadResult, *, source: str,
+                      include_configmap_data: bool = False) -> dict[str, Any]:
     """The ``v1 List`` that ``k8sdoctor snapshot`` writes: every object, plus the capture time,
-    the kinds listed and the kinds that failed, so a later run reproduces the live one."""
+    the kinds listed and the kinds that failed, so a later run reproduces the live one.
+
+    ConfigMap values are left out unless ``include_configmap_data``: the keys stay (with empty
+    values) and their sizes are recorded, which is all the analyzers read, so the file can be
+    attached to a ticket without the configuration it would otherwise carry."""
     state = result.state
-    items = [obj for kind in sorted(state.kinds) for obj in state.objects(kind)]
+    items = [obj if include_configmap_data or kind != "ConfigMap" else configmap_without_data(obj)
+             for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
     )
@@ -211,6 +294,36 @@ def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
         "metadata": {"annotations": annotations},
         "items": items,
     }
+
+
+def configmap_without_data(configmap: Mapping[str, Any]) -> dict[str, Any]:
+    """``configmap`` with every value emptied (keys kept) and its sizes in an annotation; the
+    last-applied annotation, which copies the values, is dropped."""
+    data = configmap.get("data") or {}
+    binary = configmap.get("binaryData") or {}
+    sizes = {key: len(str(value).encode()) for key, value in data.items()}
+    sizes.update({key: _decoded_size(value) for key, value in binary.items()})
+    metadata = dict(configmap.get("metadata") or {})
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
+                   if k != LAST_APPLIED}
+    if sizes:
+        annotations[DATA_SIZES] = json.dumps(sizes, sort_keys=True)
+    metadata["annotations"] = annotations
+    if not annotations:
+        del metadata["annotations"]
+    stripped = {**configmap, "metadata": metadata}
+    if "data" in configmap:
+        stripped["data"] = dict.fromkeys(data, "")
+    if "binaryData" in configmap:
+        stripped["binaryData"] = dict.fromkeys(binary, "")
+    return stripped
+
+
+def _decoded_size(encoded: Any) -> int:
+    try:
+        return len(base64.b64decode(str(encoded or ""), validate=False))
+    except (binascii.Error, ValueError):
+        return len(str(encoded)) * 3 // 4
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

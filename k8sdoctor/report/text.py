@@ -61,6 +61,9 @@ def render(report: Report, options: RenderOptions) -> str:
         for error in errors:
             _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
                            bullet="! ", bullet_style="yellow")
+        if title == "Not checked" and report.not_checked:
+            _print_list(console, "references not checked", [str(n) for n in report.not_checked],
+                        "· ", "dim", indent=2)
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
@@ -71,7 +74,10 @@ def render(report: Report, options: RenderOptions) -> str:
 def _header(report: Report) -> Text:
     header = Text("k8sdoctor", style="bold")
     header.append(f" · {report.source}")
-    if report.cluster_time is not None:
+    if report.manifests:
+        header.append(" · plain manifests, judged as specs (status-based checks skipped)",
+                      style="dim")
+    elif report.cluster_time is not None:
         header.append(f" · as of {report.cluster_time:%Y-%m-%d %H:%M} UTC", style="dim")
     return header
 
@@ -203,6 +209,8 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.health is not None and report.health.cluster is not None:
+        summary.append(f"; health {report.health.cluster.score}/100")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
