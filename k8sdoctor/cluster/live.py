@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from k8sdoctor import __version__
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
@@ -249,7 +251,7 @@ class LiveSource:
         """A JSON object from a successful GET; a body that is not one is a 200 ``_HttpError``."""
         body = self._get(path, query, accept)
         try:
-            document = json.loads(body)
+            document = orjson.loads(body)
         except ValueError:
             raise _HttpError(200, "", f"GET {path} did not return JSON") from None
         if not isinstance(document, dict):
