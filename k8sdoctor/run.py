@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from k8sdoctor.analysis import engine
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.cluster.snapshot import SnapshotSource
-from k8sdoctor.cluster.source import ClusterSource, LoadResult
+from k8sdoctor.cluster.source import ClusterSource, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.report.model import Report
@@ -87,8 +88,11 @@ def analyze_with_state(
     """``analyze``, keeping the cluster state for the stages that follow."""
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
-    loaded = load_state(source, selected, scope)
-    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
+    with gc_paused():
+        loaded = load_state(source, selected, scope)
+        # The state is only read from here on: keep its objects out of every later collection.
+        gc.freeze()
+        findings, analyzer_errors = engine.run_analyzers(loaded.state, selected)
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
     report = Report(
         findings=findings,
