@@ -423,7 +423,7 @@ def serve(
     )
     options = ServeOptions(
         address=address, port=port, interval=parse_interval(interval),
-        scope=_scope(namespace, all_namespaces, selector), analyzers=analyzer or (),
+        scope=scope_from_flags(namespace, all_namespaces, selector), analyzers=analyzer or (),
         exclude_namespaces=namespace_exclude or (), explain=flags,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.analysis.score import health_score
 from k8sdoctor.cluster import crash_logs, manifests
 from k8sdoctor.cluster.snapshot import SnapshotSource
-from k8sdoctor.cluster.source import ClusterSource, LoadResult
+from k8sdoctor.cluster.source import ClusterSource, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.report.model import Report
@@ -103,11 +104,14 @@ def analyze_with_state(
     containers' last log lines."""
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
-    loaded = load_state(source, selected, scope)
-    if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
-        selected = engine.select(installed, analyzer_names, manifests=True)
-    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
-                                                     specs_only=loaded.manifests)
+    with gc_paused():
+        loaded = load_state(source, selected, scope)
+        # The state is only read from here on: keep its objects out of every later collection.
+        gc.freeze()
+        if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
+            selected = engine.select(installed, analyzer_names, manifests=True)
+        findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
+                                                         specs_only=loaded.manifests)
     if loaded.manifests:
         findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
     exclusion = NamespaceExclusion(exclude_namespaces)

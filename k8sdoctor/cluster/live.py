@@ -12,7 +12,6 @@ ever issued.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -20,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 from k8sdoctor import __version__
 from k8sdoctor.cluster.durations import format_seconds
@@ -363,7 +364,7 @@ class LiveSource:
         """A JSON object from a successful GET; ``BrokenBody`` for a body that is not one."""
         body = self._get(path, query, accept)
         try:
-            document = json.loads(body)
+            document = orjson.loads(body)
         except ValueError:
             raise BrokenBody(f"GET {path} did not return JSON ({first_words(body)})") from None
         if not isinstance(document, dict):
