@@ -60,9 +60,7 @@ from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import conditions, describe_condition, format_duration
 
 from . import _drain
-
-JOINING_GRACE_SECONDS = 300
-"""A node younger than this is still joining; NotReady is expected for a short while."""
+from ._node_health import being_removed, is_joining
 
 _MAX_NAMED_PODS = 5
 
@@ -70,12 +68,6 @@ _PRESSURE = {
     "MemoryPressure": "memory",
     "DiskPressure": "disk space or inodes",
     "PIDPressure": "process IDs",
-}
-
-_AUTOSCALER_TAINTS = {
-    "ToBeDeletedByClusterAutoscaler": "the cluster autoscaler is removing it",
-    "karpenter.sh/disrupted": "Karpenter is removing it",
-    "karpenter.sh/disruption": "Karpenter is removing it",
 }
 
 
@@ -142,10 +134,9 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
     pod_count = (f"{len(pods_here)} pod is bound to it" if len(pods_here) == 1
                  else f"{len(pods_here)} pods are bound to it")
     describe = f"kubectl describe node {name}"
-    removal = _being_removed(node)
+    removal = being_removed(node)
     removing = f" ({removal})" if removal else ""
-    age = state.age_of(node["metadata"].get("creationTimestamp"))
-    joining = age is not None and age < JOINING_GRACE_SECONDS
+    joining = is_joining(state, node)
 
     if ready and ready.get("status") == "Unknown":
         yield Finding.about(
@@ -258,19 +249,10 @@ def _pressure(
     )
 
 
-def _being_removed(node: Mapping[str, Any]) -> str | None:
-    """Why the node is on its way out (an autoscaler's deletion taint, a pending delete), if it
-    is."""
-    for taint in (node.get("spec") or {}).get("taints") or ():
-        if reason := _AUTOSCALER_TAINTS.get(taint.get("key", "")):
-            return reason
-    return "it is being deleted" if node["metadata"].get("deletionTimestamp") else None
-
-
 def _cordoned(node: Mapping[str, Any], pod_count: str) -> Finding:
     name = node["metadata"]["name"]
     taints = (node.get("spec") or {}).get("taints") or ()
-    why = _being_removed(node)
+    why = being_removed(node)
     return Finding.about(
         node, severity=Severity.INFO, reason="Cordoned",
         message=f"Node {name} is cordoned: no new pod is scheduled on it"
