@@ -1,4 +1,4 @@
-"""Secret redaction for cluster text before it leaves the machine in a prompt.
+"""Secret redaction for cluster text before it leaves the machine: in a prompt, or in a report.
 
 Log lines (and, for good measure, events and status messages) can carry credentials: a bearer
 token in a logged request, a password in a database URL, a private key dumped at start-up. Each
@@ -148,8 +148,20 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 )
 
 
+_MAYBE_SECRET = re.compile(
+    r"begin|eyj|bearer|token|basic|auth|://|akia|asia|agpa|aida|aroa|anpa|aiza|ya29"
+    r"|gh[pousr]_|github_pat|glpat|xox|[sr]k[_-]|hf_|npm_|pypi-|sg\.|gocspx|hooks\.slack|api"
+    r"|passw|pwd|passphrase|secret|key|credential|sig|cookie",
+    re.IGNORECASE,
+)
+"""A word every rule above needs: text without one is returned at once, so redacting a
+10,000-finding report costs one search per string, not one per rule."""
+
+
 def redact(text: str) -> str:
     """``text`` with every credential-shaped substring replaced by ``[REDACTED:<what>]``."""
+    if not _MAYBE_SECRET.search(text):
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text
