@@ -139,4 +139,5 @@ ANALYZER = Analyzer(
     analyze=analyze,
     doc=__doc__ or "",
     default=False,
+    spec_reasons=frozenset({"SelectsNoPods"}),
 )

@@ -388,4 +388,5 @@ ANALYZER = Analyzer(
     kinds=("Service", "EndpointSlice", "Endpoints", "Pod", "Event", *_WORKLOAD_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"SelectorMatchesNoPods", "TargetPortNotExposed"}),
 )

@@ -2,7 +2,8 @@
 
 An analyzer that raises on one object loses only that object's findings (reported as a run
 error); one that fails otherwise is reported and the others go on. Findings come back
-de-duplicated by id and in a deterministic order.
+de-duplicated by id, in a deterministic order, with the Warning events they explain in
+their evidence.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from k8sdoctor.analysis.absorbed import with_absorbed_events
 from k8sdoctor.analysis.finding import Finding, RunError
 from k8sdoctor.analysis.registry import Analyzer
 from k8sdoctor.cluster.state import ClusterState, K8sObject
@@ -21,14 +23,17 @@ MAX_SKIPPED_OBJECTS = 10
 """How many objects one analyzer may fail on before its whole run counts as failed."""
 
 
-def select(installed: Sequence[Analyzer], names: Iterable[str] = ()) -> list[Analyzer]:
-    """The analyzers ``-a`` names (``all`` for every one), or the default ones when none is named.
+def select(
+    installed: Sequence[Analyzer], names: Iterable[str] = (), *, manifests: bool = False
+) -> list[Analyzer]:
+    """The analyzers ``-a`` names (``all`` for every one), or the default ones when none is named
+    (on plain manifests, every one that judges specs).
 
     BadInputError lists the installed names when one is unknown.
     """
     wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
     if not wanted:
-        return [a for a in installed if a.default]
+        return [a for a in installed if (a.spec_reasons if manifests else a.default)]
     if ALL in wanted:
         return list(installed)
     by_name = {a.name: a for a in installed}
@@ -45,16 +50,20 @@ def kinds_needed(analyzers: Iterable[Analyzer]) -> set[str]:
 
 
 def run_analyzers(
-    state: ClusterState, analyzers: Iterable[Analyzer]
+    state: ClusterState, analyzers: Iterable[Analyzer], *, specs_only: bool = False
 ) -> tuple[list[Finding], list[RunError]]:
+    """Every analyzer's findings; with ``specs_only`` (plain manifests) only those each
+    analyzer declares spec-based."""
     findings: dict[str, Finding] = {}
     errors: list[RunError] = []
     for analyzer in analyzers:
         produced, failures = _run_one(state, analyzer)
         errors.extend(failures)
+        if specs_only:
+            produced = [f for f in produced if f.reason in analyzer.spec_reasons]
         for finding in produced:
             findings.setdefault(finding.id, finding)
-    return sorted(findings.values(), key=Finding.sort_key), errors
+    return with_absorbed_events(state, sorted(findings.values(), key=Finding.sort_key)), errors
 
 
 def _run_one(state: ClusterState, analyzer: Analyzer) -> tuple[list[Finding], list[RunError]]:

@@ -175,7 +175,7 @@ def absence_is_known(state: ClusterState, kind: str, namespace: str | None = Non
     if scope.selector and (known is None or known.label_selectable):
         return False
     namespaced = known is None or known.namespaced
-    return not (scope.namespace and namespaced and namespace and namespace != scope.namespace)
+    return not namespaced or scope.covers(namespace)
 
 
 def format_duration(seconds: float) -> str:

@@ -12,7 +12,6 @@ ever issued.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -20,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 from k8sdoctor import __version__
 from k8sdoctor.cluster.durations import format_seconds
@@ -132,7 +133,8 @@ class LiveSource:
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label,
                              partly_read=[(r.kind, r.namespace) for r in dropped])
-        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)))
+        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
+                          missing_namespaces=self._missing_namespaces(scope))
 
     # -- logs, for the explain stage ------------------------------------------------------------
 
@@ -274,15 +276,43 @@ class LiveSource:
             dropped.extend(listed[1])
             errors.extend(FetchError(r.kind, r.message) for r in listed[1])
 
+    def _missing_namespaces(self, scope: Scope) -> tuple[str, ...]:
+        """The namespaces of ``-n`` the server says do not exist (a 404); one it will not show
+        us (403) may well exist, so it is not named."""
+        missing = []
+        for namespace in scope.namespaces:
+            try:
+                self._get_json(f"/api/v1/namespaces/{namespace}", ())
+            except HttpError as err:
+                if err.status == 404:
+                    missing.append(namespace)
+            except Unanswered:
+                continue
+        return tuple(missing)
+
     def _list_kind(self, kind: ResourceKind, scope: Scope) -> Listed | None:
-        """Every object of ``kind`` in scope, page by page, and the items dropped for their
-        shape; None when the server does not serve the resource (404).
+        """Every object of ``kind`` in scope (one List per namespace of ``-n``), and the items
+        dropped for their shape; None when the server does not serve the resource (404)."""
+        if not kind.namespaced or len(scope.namespaces) < 2:
+            return self._list_path(kind, kind.list_path(scope.namespace), scope)
+        items: list[K8sObject] = []
+        dropped: list[Rejected] = []
+        for namespace in scope.namespaces:
+            listed = self._list_path(kind, kind.list_path(namespace), scope)
+            if listed is None:
+                return None
+            items.extend(listed[0])
+            dropped.extend(listed[1])
+        return items, dropped
+
+    def _list_path(self, kind: ResourceKind, path: str, scope: Scope) -> Listed | None:
+        """Every object at ``path``, page by page, and the items dropped for their shape; None
+        when the server does not serve the resource (404).
 
         A continue token that expires (410) starts the List again once, unpaginated, as
         client-go's pager does; a second expiry, or a token the server hands out twice, ends
         this kind's List with an error instead of a loop.
         """
-        path = kind.list_path(scope.namespace)
         accept = METADATA_ONLY if kind.metadata_only else JSON
         base: list[tuple[str, str | int]] = []
         if scope.selector and kind.label_selectable:
@@ -334,7 +364,7 @@ class LiveSource:
         """A JSON object from a successful GET; ``BrokenBody`` for a body that is not one."""
         body = self._get(path, query, accept)
         try:
-            document = json.loads(body)
+            document = orjson.loads(body)
         except ValueError:
             raise BrokenBody(f"GET {path} did not return JSON ({first_words(body)})") from None
         if not isinstance(document, dict):

@@ -36,12 +36,25 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Scope:
-    """What part of the cluster a run looks at: ``-n`` and ``-l``."""
+    """What part of the cluster a run looks at: ``-n`` (one namespace or several) and ``-l``."""
 
     namespace: str | None = None
-    """None means all namespaces."""
+    """The one namespace, when exactly one was asked for (``Scope(namespace="shop")`` is a
+    shorthand for ``Scope(namespaces=("shop",))``)."""
     selector: str | None = None
     """The ``-l`` expression, applied to the Lists of label-selectable kinds."""
+    namespaces: tuple[str, ...] = ()
+    """Every namespace looked at; empty means all namespaces."""
+
+    def __post_init__(self) -> None:
+        merged = tuple(dict.fromkeys((*self.namespaces, *(
+            (self.namespace,) if self.namespace else ()))))
+        object.__setattr__(self, "namespaces", merged)
+        object.__setattr__(self, "namespace", merged[0] if len(merged) == 1 else None)
+
+    def covers(self, namespace: str | None) -> bool:
+        """Whether objects of ``namespace`` (None: cluster-scoped) are inside the scope."""
+        return not self.namespaces or namespace is None or namespace in self.namespaces
 
 
 def parse_time(value: str | None) -> datetime | None:
