@@ -11,6 +11,7 @@ are needed to find them.
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 from typing import Any, TypeVar
 
 from k8sdoctor.explain.redact import redact
@@ -30,19 +31,24 @@ def redacted(report: T) -> T:
     return _redacted(report)
 
 
+@cache
+def _text_fields(record: type) -> tuple[str, ...]:
+    """The fields of a record class that may hold descriptive text."""
+    return tuple(field.name for field in dataclasses.fields(record)
+                 if field.init and field.name not in _IDENTITY_FIELDS)
+
+
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         clean = redact(value)
         return value if clean == value else clean
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
-        for field in dataclasses.fields(value):
-            if field.name in _IDENTITY_FIELDS or not field.init:
-                continue
-            old = getattr(value, field.name)
+        for name in _text_fields(type(value)):
+            old = getattr(value, name)
             new = _redacted(old)
             if new is not old:
-                changes[field.name] = new
+                changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, (list, tuple)):
         items = [_redacted(item) for item in value]
