@@ -37,6 +37,7 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
+from k8sdoctor.explain.redact import redact
 from k8sdoctor.options import (
     MinSeverity,
     missing_namespace_warnings,
@@ -198,6 +199,11 @@ def analyze(
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
     ] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option("--no-redact", help="Show secret-shaped text (password=..., tokens, keys) "
+                     "quoted from the cluster as it is; by default the report redacts it."),
+    ] = False,
     no_logs: Annotated[
         bool,
         typer.Option("--no-logs", help="Do not read the last log lines of crashed containers "
@@ -265,8 +271,10 @@ def analyze(
                 raise typer.Exit(int(ExitCode.OK))
             report = session.explain_report(report, analysis.state, source, flags, notify)
     for error in report.errors:
-        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
+        message = error.message if no_redact else redact(error.message)
+        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {message}")
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity,
+                      redact=not no_redact)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
@@ -316,7 +324,10 @@ def snapshot(
         sys.stdout.write(text)
     else:
         try:
-            with open(output_file, "w", encoding="utf-8") as handle:
+            # objects can hold private data (ConfigMaps, env values): readable by the owner only
+            descriptor = os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as err:
             raise BadInputError(f"cannot write {output_file}: {err.strerror}") from None

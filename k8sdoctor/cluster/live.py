@@ -423,7 +423,9 @@ class LiveSource:
         except urllib3.exceptions.HTTPError as err:
             waited = time.monotonic() - started
             by_deadline = self._deadline is not None and time.monotonic() >= self._deadline - 0.05
-            unanswered = request_unanswered(err, path, waited, by_deadline)
+            # with no hidden retry, a read that timed out waited exactly its read timeout
+            unanswered = request_unanswered(err, path, timeout[1] if timeout else waited,
+                                            by_deadline)
             if unanswered is not None:
                 raise unanswered from None  # costs only this request's List
             raise self._unreachable(*connection_problem(err, waited)) from None
