@@ -20,6 +20,7 @@ from k8sdoctor import __version__
 from k8sdoctor.cluster.source import ClusterSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError, UserFacingError
+from k8sdoctor.eval.cli import eval_command
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.explain.backends_cli import backends_app
 from k8sdoctor.explain.cli import (
@@ -48,7 +49,7 @@ app = typer.Typer(
     help="Find what is broken in a Kubernetes cluster and say why and how to fix it.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -112,6 +113,22 @@ def _stdout_render_options() -> RenderOptions:
     return RenderOptions(color=color, width=max(60, min(width, 120)))
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"k8sdoctor {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find what is broken in a Kubernetes cluster and say why and how to fix it."""
+
+
 @app.command()
 def analyze(
     context: ContextOpt = None,
@@ -145,6 +162,12 @@ def analyze(
         bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
     ] = False,
     analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob, e.g. "
+                     "'kube-*' (repeatable; they are still read, and get no health score)."),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
@@ -179,6 +202,9 @@ def analyze(
         base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
         anonymize=anonymize, no_cache=no_cache, config=config,
     )
+    from k8sdoctor.explain.config import load_config
+
+    load_config(config)  # a missing or malformed config file is bad input, explain or not
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
@@ -192,7 +218,8 @@ def analyze(
         else:
             source = _live_source(kubeconfig, context)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
-            analysis = analyze_with_state(source, scope, analyzer or ())
+            analysis = analyze_with_state(source, scope, analyzer or (),
+                                          namespace_exclude or ())
         report = analysis.report
         if flags is not None:
             from k8sdoctor.explain import session
@@ -225,8 +252,14 @@ def snapshot(
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
     analyzer: AnalyzerOpt = None,
+    include_configmap_data: Annotated[
+        bool, typer.Option("--include-configmap-data",
+                           help="Keep ConfigMap values (by default only their keys and sizes "
+                           "are kept, which is all the analyzers read).")
+    ] = False,
 ) -> None:
-    """Save the objects the analyzers need (Secrets as metadata only) to a YAML file."""
+    """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
+    as keys and sizes unless --include-configmap-data."""
     import yaml
 
     from k8sdoctor.analysis.engine import select
@@ -241,7 +274,8 @@ def snapshot(
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
-    document = snapshot_document(result, source=result.state.source)
+    document = snapshot_document(result, source=result.state.source,
+                                 include_configmap_data=include_configmap_data)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if output_file == "-":
         sys.stdout.write(text)
@@ -308,6 +342,7 @@ def version() -> None:
 
 app.add_typer(backends_app, name="backends")
 app.add_typer(cache_app, name="cache")
+app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
+from fnmatch import fnmatchcase
 from importlib import resources
 
 from k8sdoctor.analysis import coverage, engine
 from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
+from k8sdoctor.analysis.score import health_score
 from k8sdoctor.cluster import manifests
 from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.source import ClusterSource, LoadResult
@@ -85,8 +87,12 @@ def analyze_with_state(
     source: ClusterSource,
     scope: Scope,
     analyzer_names: Sequence[str] = (),
+    exclude_namespaces: Sequence[str] = (),
 ) -> Analysis:
-    """``analyze``, keeping the cluster state for the stages that follow."""
+    """``analyze``, keeping the cluster state for the stages that follow.
+
+    Namespaces matching an ``exclude_namespaces`` glob are still read (a webhook's Service there
+    still counts) but none of their findings is reported and they get no health score."""
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
     loaded = load_state(source, selected, scope)
@@ -96,6 +102,8 @@ def analyze_with_state(
                                                      specs_only=loaded.manifests)
     if loaded.manifests:
         findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
+    exclusion = NamespaceExclusion(exclude_namespaces)
+    findings = [f for f in findings if not exclusion.excludes(f.namespace)]
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
     not_checked = (coverage.unchecked_references(loaded.state, engine.kinds_needed(selected))
                    if loaded.listing_inferred else [])
@@ -109,5 +117,19 @@ def analyze_with_state(
         root_causes=root_causes(findings, loaded.state),
         not_checked=not_checked,
         manifests=loaded.manifests,
+        health=health_score(loaded.state, findings, exclusion.counts),
     )
     return Analysis(report, loaded.state)
+
+
+@dataclass(frozen=True)
+class NamespaceExclusion:
+    """``--namespace-exclude`` globs (``kube-*``, ``team-?-sandbox``)."""
+
+    patterns: Sequence[str] = ()
+
+    def excludes(self, namespace: str | None) -> bool:
+        return namespace is not None and any(fnmatchcase(namespace, p) for p in self.patterns)
+
+    def counts(self, namespace: str) -> bool:
+        return not self.excludes(namespace)

@@ -33,7 +33,7 @@ UPDATE = os.environ.get("K8SDOCTOR_UPDATE_GOLDEN") == "1"
 GENERATED_AT = datetime(2026, 11, 27, 9, 31, 5, tzinfo=timezone.utc)
 CLUSTER_TIME = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 SUFFIX = {OutputFormat.TEXT: "txt", OutputFormat.JSON: "json", OutputFormat.YAML: "yaml",
-          OutputFormat.MARKDOWN: "md", OutputFormat.JUNIT: "xml"}
+          OutputFormat.MARKDOWN: "md", OutputFormat.JUNIT: "xml", OutputFormat.SARIF: "sarif"}
 
 
 def _findings() -> list[Finding]:
@@ -103,7 +103,9 @@ def golden_report() -> Report:
 
 def _without_version(text: str) -> str:
     return (text.replace(f'"toolVersion": "{__version__}"', '"toolVersion": "<version>"')
-            .replace(f"toolVersion: {__version__}\n", "toolVersion: <version>\n"))
+            .replace(f"toolVersion: {__version__}\n", "toolVersion: <version>\n")
+            .replace(f'Version": "{__version__}"', 'Version": "<version>"')
+            .replace(f'"version": "{__version__}"', '"version": "<version>"'))
 
 
 def test_every_output_format_has_a_renderer() -> None:

@@ -9,6 +9,8 @@ and a kind that was listed but empty still counts as known.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import sys
 from collections import defaultdict
@@ -20,7 +22,7 @@ from typing import Any
 import yaml
 
 from k8sdoctor.cluster import manifests
-from k8sdoctor.cluster.kinds import KNOWN_KINDS, metadata_view
+from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
@@ -31,6 +33,8 @@ CAPTURED_AT = ANNOTATION_PREFIX + "captured-at"
 LISTED_KINDS = ANNOTATION_PREFIX + "listed-kinds"
 SOURCE = ANNOTATION_PREFIX + "source"
 FETCH_ERRORS = ANNOTATION_PREFIX + "fetch-errors"
+DATA_SIZES = ANNOTATION_PREFIX + "data-sizes"
+"""On a ConfigMap whose values were left out of a snapshot: ``{key: bytes}``."""
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
 ALL_KINDS = "all"
@@ -261,11 +265,17 @@ def _recorded_errors(text: str, where: str) -> Iterator[FetchError]:
         raise BadInputError(f"snapshot {where}: annotation {FETCH_ERRORS} is not valid") from None
 
 
-def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
+def snapshot_document(result: LoadResult, *, source: str,
+                      include_configmap_data: bool = False) -> dict[str, Any]:
     """The ``v1 List`` that ``k8sdoctor snapshot`` writes: every object, plus the capture time,
-    the kinds listed and the kinds that failed, so a later run reproduces the live one."""
+    the kinds listed and the kinds that failed, so a later run reproduces the live one.
+
+    ConfigMap values are left out unless ``include_configmap_data``: the keys stay (with empty
+    values) and their sizes are recorded, which is all the analyzers read, so the file can be
+    attached to a ticket without the configuration it would otherwise carry."""
     state = result.state
-    items = [obj for kind in sorted(state.kinds) for obj in state.objects(kind)]
+    items = [obj if include_configmap_data or kind != "ConfigMap" else configmap_without_data(obj)
+             for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
     )
@@ -284,6 +294,36 @@ def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
         "metadata": {"annotations": annotations},
         "items": items,
     }
+
+
+def configmap_without_data(configmap: Mapping[str, Any]) -> dict[str, Any]:
+    """``configmap`` with every value emptied (keys kept) and its sizes in an annotation; the
+    last-applied annotation, which copies the values, is dropped."""
+    data = configmap.get("data") or {}
+    binary = configmap.get("binaryData") or {}
+    sizes = {key: len(str(value).encode()) for key, value in data.items()}
+    sizes.update({key: _decoded_size(value) for key, value in binary.items()})
+    metadata = dict(configmap.get("metadata") or {})
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
+                   if k != LAST_APPLIED}
+    if sizes:
+        annotations[DATA_SIZES] = json.dumps(sizes, sort_keys=True)
+    metadata["annotations"] = annotations
+    if not annotations:
+        del metadata["annotations"]
+    stripped = {**configmap, "metadata": metadata}
+    if "data" in configmap:
+        stripped["data"] = dict.fromkeys(data, "")
+    if "binaryData" in configmap:
+        stripped["binaryData"] = dict.fromkeys(binary, "")
+    return stripped
+
+
+def _decoded_size(encoded: Any) -> int:
+    try:
+        return len(base64.b64decode(str(encoded or ""), validate=False))
+    except (binascii.Error, ValueError):
+        return len(str(encoded)) * 3 // 4
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

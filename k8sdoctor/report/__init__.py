@@ -31,6 +31,7 @@ class OutputFormat(str, Enum):
     YAML = "yaml"
     MARKDOWN = "markdown"
     JUNIT = "junit"
+    SARIF = "sarif"
 
 
 def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
@@ -54,6 +55,11 @@ def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
         from k8sdoctor.report import junit
 
         return junit.render
+    if fmt is OutputFormat.SARIF:
+        from k8sdoctor.analysis.registry import discover
+        from k8sdoctor.report import sarif
+
+        return lambda report, options: sarif.render(report, options, discover()[0])
     raise ValueError(f"no renderer for {fmt}")
 
 

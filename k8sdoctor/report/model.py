@@ -12,6 +12,7 @@ from k8sdoctor import __version__
 from k8sdoctor.analysis.coverage import NotChecked
 from k8sdoctor.analysis.finding import Finding, RunError, Severity
 from k8sdoctor.analysis.rootcause import RootCause
+from k8sdoctor.analysis.score import HealthScore
 
 API_VERSION = "k8sdoctor/v1"
 
@@ -35,6 +36,8 @@ class Report:
     errors sum them up per kind."""
     manifests: bool = False
     """The input was plain manifests, judged as specs: status-based checks were skipped."""
+    health: HealthScore | None = None
+    """The health score per namespace and for the cluster (``analysis/score.py``)."""
 
     @property
     def healthy(self) -> bool:
@@ -63,17 +66,20 @@ class Report:
         if self.manifests:
             metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)
+        summary: dict[str, Any] = {
+            "status": "Healthy" if self.healthy else "ProblemsDetected",
+            "findings": len(self.findings),
+            "rootCauses": len(self.root_causes),
+            "bySeverity": self.count_by_severity(),
+            "complete": not self.incomplete,
+        }
+        if self.health is not None:
+            summary["healthScore"] = self.health.to_dict()
         document = {
             "apiVersion": API_VERSION,
             "kind": "Report",
             "metadata": metadata,
-            "summary": {
-                "status": "Healthy" if self.healthy else "ProblemsDetected",
-                "findings": len(self.findings),
-                "rootCauses": len(self.root_causes),
-                "bySeverity": self.count_by_severity(),
-                "complete": not self.incomplete,
-            },
+            "summary": summary,
             "rootCauses": [c.to_dict() for c in self.root_causes],
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],

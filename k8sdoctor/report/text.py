@@ -159,6 +159,10 @@ def _print_explanation(
         notes.append(f"confidence: {explanation.confidence}")
     if explanation.truncated:
         notes.append("the answer was cut at the length limit")
+    if not explanation.structured:
+        notes.append("free text: the model never gave the structured answer")
+    elif explanation.attempts > 1:
+        notes.append("answered on the second try (the first answer was invalid)")
     if notes:
         console.print(Text(" " * 8 + "; ".join(notes), style="dim"))
 
@@ -205,6 +209,8 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.health is not None and report.health.cluster is not None:
+        summary.append(f"; health {report.health.cluster.score}/100")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
