@@ -41,6 +41,7 @@ such as Argo CD read theirs through the API), ones younger than an hour, and non
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -57,6 +58,7 @@ from k8sdoctor.analysis.objects import (
     ns_flag,
     pod_template_spec,
 )
+from k8sdoctor.cluster.snapshot import DATA_SIZES
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 INJECTED_CONFIGMAPS = frozenset({"kube-root-ca.crt", "openshift-service-ca.crt",
@@ -291,8 +293,10 @@ def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterat
     meta = configmap["metadata"]
     name, ns = meta["name"], ns_flag(meta.get("namespace"))
     data, binary = configmap.get("data") or {}, configmap.get("binaryData") or {}
-    size = sum(len(str(v).encode()) for v in data.values()) + sum(
-        _decoded_length(str(v)) for v in binary.values())
+    size = _recorded_size(meta)
+    if size is None:
+        size = sum(len(str(v).encode()) for v in data.values()) + sum(
+            _decoded_length(str(v)) for v in binary.values())
     if size > MAX_CONFIGMAP_BYTES:
         yield Finding.about(
             configmap, severity=Severity.ERROR, reason="ConfigMapTooLarge",
@@ -311,6 +315,16 @@ def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterat
             evidence=["data: {}, binaryData: {}"],
             remediation=[f"Fill it, or delete it: kubectl delete configmap {name}{ns}"],
         )
+
+
+def _recorded_size(meta: Mapping[str, Any]) -> int | None:
+    """The size ``k8sdoctor snapshot`` recorded when it left the values out, if it did."""
+    recorded = (meta.get("annotations") or {}).get(DATA_SIZES)
+    try:
+        sizes = json.loads(recorded) if recorded else None
+        return sum(int(n) for n in sizes.values()) if isinstance(sizes, dict) else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _decoded_length(base64_text: str) -> int:

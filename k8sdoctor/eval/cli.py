@@ -84,7 +84,7 @@ def eval_command(
     """Score LLM backends on labelled broken clusters: accuracy, latency, tokens and cost."""
     from k8sdoctor.eval.judge import Judge
     from k8sdoctor.eval.output import ContenderResult, EvalResult, render_eval
-    from k8sdoctor.eval.runner import prepare, run_contender, stage_for
+    from k8sdoctor.eval.runner import harness_for, prepare, run_contender
     from k8sdoctor.eval.scenario import load_scenarios
     from k8sdoctor.eval.summary import summarize
     from k8sdoctor.explain.backend import BackendUnavailableError
@@ -121,9 +121,9 @@ def eval_command(
     for contender in contenders:
         label = f"{contender.name}/{contender.model}"
         _stderr(f"eval: {label}: {len(prepared)} scenarios x {repeat}")
-        stage = stage_for(contender, anonymize, settings.explain.language,
-                          settings.explain.max_tokens)
-        trials = run_contender(stage, prepared, repeat, grader)
+        harness = harness_for(contender, anonymize, settings.explain.language,
+                              settings.explain.max_tokens)
+        trials = run_contender(harness, prepared, repeat, grader)
         price = settings.prices.get(contender.model)
         summary = summarize(trials, repeat, price, free=not contender.hosted)
         results.append(ContenderResult(contender.name, contender.model,

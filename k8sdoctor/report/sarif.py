@@ -4,12 +4,13 @@ One rule per analyzer and reason that has findings (id ``analyzer/Reason``), its
 from the analyzer's docstring (the bullet that documents the reason, else the analyzer's whole
 description); one result per finding, its level mapped from the severity (critical and error ->
 ``error``, warning -> ``warning``, info -> ``note``) and its location a logical location naming
-the object (``namespace/Kind/name``). Cluster objects are not files, so each result also carries
-a physical location with a relative URI naming the object, which code-scanning services that
-insist on a file accept; ``partialFingerprints`` holds the finding's stable id, so an alert keeps
-its identity across runs. A run that could not read everything lists each error as a tool
-execution notification and is not ``executionSuccessful``. Findings marked by a baseline carry
-``baselineState``; suppressed ones carry an external suppression with the reviewed reason.
+the object (``namespace/Kind/name``); its properties name the root cause it belongs to. Cluster
+objects are not files, so each result also carries a physical location with a relative URI
+naming the object, which code-scanning services that insist on a file accept.
+``partialFingerprints`` holds the finding's stable id, so an alert keeps its identity across
+runs. A run that could not read everything lists each error as a tool execution notification
+and is not ``executionSuccessful``. Findings marked by a baseline carry ``baselineState``;
+suppressed ones carry an external suppression with the reviewed reason.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from k8sdoctor import __version__
 from k8sdoctor.analysis.finding import Finding, Severity
 from k8sdoctor.analysis.registry import Analyzer
+from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
 
@@ -47,6 +49,8 @@ def render(report: Report, options: RenderOptions,
         if rule_id not in rules:
             rules[rule_id] = _rule(rule_id, finding, by_name.get(finding.analyzer))
     index = {rule_id: position for position, rule_id in enumerate(rules)}
+    cause_of = {f.id: cause for cause in report.root_causes
+                for f in (cause.root, *cause.peers, *cause.consequences)}
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "k8sdoctor",
@@ -56,7 +60,7 @@ def render(report: Report, options: RenderOptions,
         }},
         "automationDetails": {"id": f"k8sdoctor/{report.source}/"},
         "invocations": [_invocation(report)],
-        "results": [_result(f, index) for f in report.findings],
+        "results": [_result(f, index, cause_of.get(f.id)) for f in report.findings],
         "columnKind": "unicodeCodePoints",
         "properties": {"summary": report.to_dict()["summary"]},
     }
@@ -87,7 +91,8 @@ def _rule(rule_id: str, finding: Finding, analyzer: Analyzer | None) -> dict[str
     }
 
 
-def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
+def _result(finding: Finding, index: Mapping[str, int],
+            cause: RootCause | None) -> dict[str, Any]:
     rule_id = f"{finding.analyzer}/{finding.reason}"
     qualified = "/".join(p for p in (finding.namespace, finding.kind, finding.name) if p)
     result: dict[str, Any] = {
@@ -116,6 +121,9 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
             "remediation": list(finding.remediation),
         },
     }
+    if cause is not None:
+        result["properties"]["rootCause"] = {"id": cause.id, "rank": cause.rank,
+                                             "summary": cause.summary}
     if finding.parent is not None:
         result["properties"]["parent"] = {"kind": finding.parent.kind,
                                           "name": finding.parent.name}
