@@ -90,6 +90,9 @@ class LiveSource:
         self.server_version: str | None = None
         """The server's ``gitVersion``, once ``load`` has run."""
         self._lock = threading.Lock()
+        self._logs_read: dict[tuple[str, str, str, bool], tuple[int, list[str]]] = {}
+        """Log tails already read, with how many lines were asked for: the crash evidence and
+        the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
         self._server = ""
         self._label = ""
@@ -151,6 +154,10 @@ class LiveSource:
         previous run, pod gone, forbidden), and with the reason when the cluster cannot be
         reached: missing logs make an explanation poorer, they never end a run.
         """
+        key = (namespace, pod, container, previous)
+        read = self._logs_read.get(key)
+        if read is not None and read[0] >= lines:
+            return read[1][-lines:] if lines else []
         query: list[tuple[str, str | int]] = [("container", container), ("tailLines", lines)]
         if previous:
             query.append(("previous", "true"))
@@ -163,7 +170,9 @@ class LiveSource:
             raise LogsUnavailableError(str(err)) from None
         except ClusterUnreachableError as err:
             raise LogsUnavailableError(str(err)) from None
-        return body.decode("utf-8", errors="replace").splitlines()
+        tail = body.decode("utf-8", errors="replace").splitlines()
+        self._logs_read[key] = (lines, tail)
+        return tail
 
     def close(self) -> None:
         with self._lock:

@@ -319,7 +319,7 @@ def _missing_namespaces(objects: Mapping[str, list[K8sObject]], scope: Scope) ->
 
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
     """Keep what a live run with the same ``-n`` and ``-l`` would have listed."""
-    if not scope.namespace and not scope.selector:
+    if not scope.namespaces and not scope.selector:
         return
     try:
         requirements = parse_selector(scope.selector) if scope.selector else ()
