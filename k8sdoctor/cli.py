@@ -166,6 +166,11 @@ def analyze(
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Text output: under each root cause, every finding with "
+                     "its evidence and fixes."),
+    ] = False,
     min_severity: Annotated[
         MinSeverity | None,
         typer.Option("--min-severity",
@@ -239,7 +244,8 @@ def analyze(
             report = session.explain_report(report, analysis.state, source, flags, notify)
     for error in report.errors:
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity,
+                      details=details)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))

@@ -51,7 +51,7 @@ def test_width_and_colour_follow_the_terminal_and_the_environment(
 
 
 def test_piped_text_is_not_wrapped_so_commands_copy_whole(run_cli: RunCli) -> None:
-    result = run_cli(["analyze", "--demo"])
+    result = run_cli(["analyze", "--demo", "--details"])
     assert result.code == 0, result.stderr
     assert any(LONG_FIX in line for line in result.stdout.splitlines())
     assert "\x1b[" not in result.stdout
@@ -59,7 +59,7 @@ def test_piped_text_is_not_wrapped_so_commands_copy_whole(run_cli: RunCli) -> No
 
 def test_columns_wraps_piped_text(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    result = run_cli(["analyze", "--demo"])
+    result = run_cli(["analyze", "--demo", "--details"])
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert LONG_FIX not in result.stdout
 
