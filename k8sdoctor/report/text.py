@@ -62,7 +62,7 @@ def render(report: Report, options: RenderOptions) -> str:
     console.print(_summary(report, causes))
     for line in _inference_lines(report):
         console.print(line)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _header(report: Report) -> Text:
