@@ -18,6 +18,7 @@ import typer
 from k8sdoctor import __version__
 from k8sdoctor.cluster.source import ClusterSource
 from k8sdoctor.errors import BadInputError, UserFacingError
+from k8sdoctor.eval.cli import eval_command
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.explain.backends_cli import backends_app
 from k8sdoctor.explain.cli import (
@@ -355,6 +356,7 @@ def version() -> None:
 
 app.add_typer(backends_app, name="backends")
 app.add_typer(cache_app, name="cache")
+app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

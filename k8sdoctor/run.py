@@ -116,10 +116,10 @@ def analyze_with_state(
         source=loaded.state.source,
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
+        root_causes=root_causes(findings, loaded.state),
         not_checked=not_checked,
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),
-        root_causes=root_causes(findings, loaded.state),
     )
     return Analysis(report, loaded.state, loaded.missing_namespaces)
 
