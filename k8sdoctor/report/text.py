@@ -112,7 +112,7 @@ def _print_problems(console: Console, report: Report) -> None:
                           bullet="! ", bullet_style="yellow")
         if title == "Not checked" and report.not_checked:
             print_list(console, "references not checked", [str(n) for n in report.not_checked],
-                       "· ", "dim", 0)
+                       "· ", "dim", 2)
 
 
 def _summary(report: Report, causes: list[RootCause]) -> Text:
