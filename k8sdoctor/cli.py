@@ -188,6 +188,11 @@ def analyze(
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Text output: under each root cause, every finding with "
+                     "its evidence and fixes."),
+    ] = False,
     min_severity: Annotated[
         MinSeverity | None,
         typer.Option("--min-severity",
@@ -274,7 +279,7 @@ def analyze(
         message = error.message if no_redact else redact(error.message)
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {message}")
     options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity,
-                      redact=not no_redact)
+                      redact=not no_redact, details=details)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))

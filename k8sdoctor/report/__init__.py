@@ -22,6 +22,8 @@ class RenderOptions:
     color: bool = False
     width: int | None = 80
     """Columns to wrap text at; None: do not wrap (stdout is not a terminal)."""
+    details: bool = False
+    """``--details``: every finding in full under its root cause (text)."""
     fail_on: Severity | None = None
     """The severity that fails the run (``--fail-on``), for formats that mark pass and fail."""
     redact: bool = True
