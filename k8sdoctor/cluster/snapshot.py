@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import manifests, server_time
 from k8sdoctor.cluster.fetch_problems import one_line
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
@@ -142,7 +142,10 @@ def load_documents(
         errors.append(_nothing_to_check(source, held_kinds))
     missing = _missing_namespaces(objects, scope)
     _apply_scope(objects, scope)
-    now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+    newest = newest_timestamp(o for items in objects.values() for o in items)
+    now = captured_at or newest
+    clock_source = (server_time.CAPTURED_AT if captured_at else
+                    server_time.NEWEST_OBJECT if newest else server_time.LOCAL_CLOCK)
     state = ClusterState(
         objects,
         now=now or datetime.now(timezone.utc),
@@ -152,7 +155,7 @@ def load_documents(
         partly_read=[(r.kind, r.namespace) for r in dropped],
     )
     return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests,
-                      missing_namespaces=missing)
+                      missing_namespaces=missing, clock_source=clock_source)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:

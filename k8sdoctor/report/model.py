@@ -27,6 +27,9 @@ class Report:
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     cluster_time: datetime | None = None
     """The state's "now": the capture time for a snapshot."""
+    cluster_time_source: str = ""
+    """What ``cluster_time`` was read from: ``apiServer`` (its ``Date`` header),
+    ``localClock``, ``capturedAt`` or ``newestObject`` (a snapshot's)."""
     extra_metadata: Mapping[str, Any] = field(default_factory=dict)
     """Added by later stages, e.g. the explain stage's inference statistics."""
     root_causes: Sequence[RootCause] = ()
@@ -63,6 +66,8 @@ class Report:
         }
         if self.cluster_time is not None and not self.manifests:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
+            if self.cluster_time_source:
+                metadata["clusterTimeSource"] = self.cluster_time_source
         if self.manifests:
             metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)

@@ -299,8 +299,9 @@ def test_with_logs_reads_the_crashed_instance_through_the_live_source(
             fake_api.set_logs("shop", pod["metadata"]["name"], "storefront", CRASH_LOG,
                               previous=True)
 
+    # --no-logs: only the explain stage's own read (its 40 lines go to the prompt)
     code, out, _ = run_live(capsys, kubeconfig, "--explain", "--with-logs", "--anonymize",
-                            "--base-url", ollama.url, "-o", "json")
+                            "--base-url", ollama.url, "-o", "json", "--no-logs")
 
     assert code == 0
     log_requests = [r for r in fake_api.requests if r.path.endswith("/log")]

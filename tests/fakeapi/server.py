@@ -8,12 +8,14 @@ path fail or stall.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,8 @@ class FakeApiServer:
         self.keep_bodies = keep_bodies
         """Keep response bodies in the request log; off for big benchmarks."""
         self.version = dict(wire.VERSION)
+        self.date: datetime | None = None
+        """The time the ``Date`` header of every answer gives; None for the real time."""
         self.requests: list[RecordedRequest] = []
         self._objects: dict[str, list[dict[str, Any]]] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
@@ -420,6 +424,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        fixed = self.server.api.date
+        if fixed is None:
+            return super().date_time_string(timestamp)
+        return email.utils.format_datetime(fixed.astimezone(timezone.utc), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """The request log is ``FakeApiServer.requests``; nothing goes to stderr."""
