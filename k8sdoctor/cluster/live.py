@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from typing import Any
@@ -240,7 +240,7 @@ class LiveSource:
                 # The continue token expired mid-list (etcd compaction): start again with one
                 # unpaginated list, as client-go's pager does.
                 page, items = self._get_json(path, base, accept), []
-            items.extend(_as_object(kind, item) for item in page.get("items") or ())
+            items.extend(_as_objects(kind, page.get("items") or ()))
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
                 return items
@@ -375,17 +375,26 @@ def _fetch_problem(err: _HttpError) -> str:
     return f"the server answered {err}"
 
 
-def _as_object(kind: ResourceKind, item: dict[str, Any]) -> K8sObject:
-    """A list item as a whole object: ``apiVersion`` and ``kind`` first (lists leave them out),
-    no ``managedFields``, and for metadata-only kinds nothing but metadata."""
-    obj: K8sObject = {"apiVersion": kind.api_version, "kind": kind.kind}
-    metadata = dict(item.get("metadata") or {})
-    metadata.pop("managedFields", None)
-    if kind.metadata_only:
-        return metadata_view(kind, metadata)
-    obj.update(item)
-    obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
-    return obj
+def _as_objects(kind: ResourceKind, items: Iterable[dict[str, Any]]) -> list[K8sObject]:
+    """A page's items as whole objects: ``apiVersion`` and ``kind`` set (lists leave them out),
+    no ``managedFields``, and for metadata-only kinds nothing but metadata.
+
+    The items come fresh from the parser and nothing else holds them, so they are completed in
+    place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
+    writes them first again)."""
+    api_version, name, metadata_only = kind.api_version, kind.kind, kind.metadata_only
+    objects: list[K8sObject] = []
+    for item in items:
+        metadata = item.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = item["metadata"] = {}
+        metadata.pop("managedFields", None)
+        if metadata_only:
+            objects.append(metadata_view(kind, metadata))
+            continue
+        item["apiVersion"], item["kind"] = api_version, name
+        objects.append(item)
+    return objects
 
 
 def _one_line(text: object, limit: int = 300) -> str:

@@ -212,7 +212,7 @@ def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
     """The ``v1 List`` that ``k8sdoctor snapshot`` writes: every object, plus the capture time,
     the kinds listed and the kinds that failed, so a later run reproduces the live one."""
     state = result.state
-    items = [obj for kind in sorted(state.kinds) for obj in state.objects(kind)]
+    items = [_kubectl_order(obj) for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
     )
@@ -231,6 +231,12 @@ def snapshot_document(result: LoadResult, *, source: str) -> dict[str, Any]:
         "metadata": {"annotations": annotations},
         "items": items,
     }
+
+
+def _kubectl_order(obj: K8sObject) -> K8sObject:
+    """``obj`` with ``apiVersion`` and ``kind`` first, as kubectl prints objects."""
+    head = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
+    return {**head, **obj}
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
