@@ -483,18 +483,19 @@ class LiveSource:
 
 
 def _as_object(kind: ResourceKind, item: Any) -> Any:
-    """A list item as a whole object: ``apiVersion`` and ``kind`` first (lists leave them out),
-    no ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
-    shape is returned as it is, for ``admit`` to name what is wrong with it."""
+    """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
+    ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
+    shape is returned as it is, for ``admit`` to name what is wrong with it.
+
+    The items come fresh from the parser and nothing else holds them, so they are completed in
+    place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
+    writes them first again)."""
     if not isinstance(item, dict):
         return item
-    obj: K8sObject = {"apiVersion": kind.api_version, "kind": kind.kind}
     metadata = item.get("metadata")
     if isinstance(metadata, dict):
-        metadata = dict(metadata)
         metadata.pop("managedFields", None)
         if kind.metadata_only:
             return metadata_view(kind, metadata)
-    obj.update(item)
-    obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
-    return obj
+    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
+    return item
