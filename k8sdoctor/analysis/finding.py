@@ -69,6 +69,12 @@ class Explanation:
     """The answer hit the max-tokens limit and may be cut short."""
     group: str = ""
     """Id of the group of findings that share this cause and this explanation."""
+    structured: bool = True
+    """False when the model never gave the structured answer and ``summary`` is its text as it
+    came (free text)."""
+    attempts: int = 1
+    """Calls it took: 2 when the first answer was invalid and the model was asked again; 0 when
+    it came from the cache."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +88,8 @@ class Explanation:
             "model": self.model,
             "cached": self.cached,
             "truncated": self.truncated,
+            "structured": self.structured,
+            "attempts": self.attempts,
         }
 
 

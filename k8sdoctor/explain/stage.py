@@ -84,6 +84,8 @@ class _Outcome:
     cached: bool = False
     error: str | None = None
     unavailable: bool = False
+    attempts: int = 1
+    """Calls it took: 2 when the first answer was invalid and the model was asked again."""
 
 
 def anonymizes(backend: Backend, options: ExplainOptions) -> bool:
@@ -153,8 +155,9 @@ class ExplainStage:
         for index, call in enumerate(calls):
             cached = self.cache.get(call.cache_key) if self.cache else None
             if cached is not None:
-                stats.record_cache_hit(self.backend.name, self.backend.model)
-                outcomes[index] = _Outcome(cached, self.backend.model, cached=True)
+                stats.record_cache_hit(self.backend.name, self.backend.model,
+                                       group=call.cause.id)
+                outcomes[index] = _Outcome(cached, self.backend.model, cached=True, attempts=0)
             else:
                 to_send.append(index)
         if to_send:
@@ -167,37 +170,40 @@ class ExplainStage:
 
     def _send(self, call: PreparedCall, stats: InferenceStats) -> _Outcome:
         if self._unavailable is not None:
-            stats.record_failure(self.backend.name, self.backend.model, called=False)
-            return _Outcome(error=self._unavailable, unavailable=True)
+            stats.record_failure(self.backend.name, self.backend.model, called=False,
+                                 group=call.cause.id)
+            return _Outcome(error=self._unavailable, unavailable=True, attempts=0)
         request, last_text, truncated, model = call.request, "", False, self.backend.model
         for attempt in range(2):
             started = self._clock()
             try:
                 raw = self.backend.complete(request)
             except BackendError as err:
-                return self._failed(err, stats, self._clock() - started)
+                return self._failed(err, stats, self._clock() - started, call.cause.id)
             except Exception as err:  # a bug in a backend must not cost the findings
                 return self._failed(BackendError(f"internal error in the {self.backend.name} "
                                                  f"backend: {type(err).__name__}: {err}"),
-                                    stats, self._clock() - started)
-            stats.record_call(self.backend.name, self.backend.model, raw,
-                              self._clock() - started)
+                                    stats, self._clock() - started, call.cause.id)
             answer = parse_answer(raw.text, truncated=raw.truncated)
+            stats.record_call(self.backend.name, self.backend.model, raw,
+                              self._clock() - started, group=call.cause.id,
+                              valid=answer is not None)
             model = raw.model or model
             if answer is not None:
                 if self.cache is not None and not answer.truncated:
                     self.cache.put(call.cache_key, answer, model)
-                return _Outcome(answer, model)
+                return _Outcome(answer, model, attempts=attempt + 1)
             last_text, truncated = _keep_longer(last_text, truncated, raw)
             if attempt == 0:
                 # A cut-off answer gets more room the second time.
                 room = request.max_tokens * 2 if raw.truncated else request.max_tokens
                 request = replace(request, prompt=request.prompt + RETRY_NOTE, max_tokens=room)
-        return _Outcome(fallback_answer(last_text, truncated=truncated), model)
+        return _Outcome(fallback_answer(last_text, truncated=truncated), model, attempts=2)
 
-    def _failed(self, err: BackendError, stats: InferenceStats, latency: float) -> _Outcome:
+    def _failed(self, err: BackendError, stats: InferenceStats, latency: float,
+                group: str) -> _Outcome:
         stats.record_failure(self.backend.name, self.backend.model, called=True,
-                             latency_seconds=latency)
+                             latency_seconds=latency, group=group)
         if isinstance(err, BackendUnavailableError):
             self._unavailable = self._unavailable or str(err)
             return _Outcome(error=str(err), unavailable=True)
@@ -268,6 +274,8 @@ class ExplainStage:
             confidence=answer.confidence,
             truncated=answer.truncated,
             group=cause.id,
+            structured=answer.structured,
+            attempts=outcome.attempts,
         )
 
 

@@ -159,6 +159,10 @@ def _print_explanation(
         notes.append(f"confidence: {explanation.confidence}")
     if explanation.truncated:
         notes.append("the answer was cut at the length limit")
+    if not explanation.structured:
+        notes.append("free text: the model never gave the structured answer")
+    elif explanation.attempts > 1:
+        notes.append("answered on the second try (the first answer was invalid)")
     if notes:
         console.print(Text(" " * 8 + "; ".join(notes), style="dim"))
 

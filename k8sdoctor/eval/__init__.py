@@ -1,0 +1,2 @@
+"""Evaluating LLM backends on labelled broken clusters: the bundled scenarios and their ground
+truth (``scenario``)."""
