@@ -4,7 +4,8 @@ Each analyzer is a test suite and each finding a test case named after its objec
 finding at or above the failing severity (``--fail-on``; warning when that is ``never``) is a
 ``<failure>``; one below passes, with its message kept as output. A kind that could not be listed
 or an analyzer that crashed is an ``<error>`` in a suite of its own, and a clean run is one
-passing case, so a healthy cluster shows green rather than "no tests".
+passing case, so a healthy cluster shows green rather than "no tests". A suppressed finding, or
+one known to the baseline, is a skipped case, as it does not fail the gate.
 """
 
 from __future__ import annotations
@@ -64,7 +65,12 @@ def _finding_case(suite: ElementTree.Element, finding: Finding, failing: Severit
         *(f"evidence: {line}" for line in finding.evidence),
         *(f"fix: {step}" for step in finding.remediation),
     ])
-    if finding.severity >= failing:
+    if finding.suppression is not None:
+        ElementTree.SubElement(case, "skipped", message=f"suppressed: "
+                               f"{finding.suppression.reason} ({finding.suppression.source})")
+    elif finding.baseline == "known":
+        ElementTree.SubElement(case, "skipped", message="known: in the baseline")
+    elif finding.severity >= failing:
         failure = ElementTree.SubElement(case, "failure", message=finding.message,
                                          type=finding.severity.value)
         failure.text = details
@@ -78,4 +84,5 @@ def _count(element: ElementTree.Element) -> None:
     cases = list(element.iter("testcase"))
     element.set("tests", str(len(cases)))
     element.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    element.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
     element.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))

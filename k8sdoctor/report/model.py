@@ -38,6 +38,9 @@ class Report:
     """The input was plain manifests, judged as specs: status-based checks were skipped."""
     health: HealthScore | None = None
     """The health score per namespace and for the cluster (``analysis/score.py``)."""
+    gate: Mapping[str, Any] = field(default_factory=dict)
+    """Summary entries of the CI gate (``k8sdoctor.gate``): ``suppressed``, ``baseline``,
+    ``expiredSuppressions``."""
 
     @property
     def healthy(self) -> bool:
@@ -73,6 +76,7 @@ class Report:
             "bySeverity": self.count_by_severity(),
             "complete": not self.incomplete,
         }
+        summary.update(self.gate)
         if self.health is not None:
             summary["healthScore"] = self.health.to_dict()
         document = {

@@ -47,7 +47,8 @@ def render(report: Report, options: RenderOptions) -> str:
     )
     console.print(_header(report))
     explained = _Explained(report.findings)
-    for namespace, in_namespace in groupby(report.findings, key=lambda f: f.namespace or ""):
+    shown = [f for f in report.findings if f.suppression is None]
+    for namespace, in_namespace in groupby(shown, key=lambda f: f.namespace or ""):
         console.print()
         title = f"namespace {namespace}" if namespace else "cluster-scoped"
         console.print(Text(title, style="bold underline"))
@@ -64,6 +65,12 @@ def render(report: Report, options: RenderOptions) -> str:
         if title == "Not checked" and report.not_checked:
             _print_list(console, "references not checked", [str(n) for n in report.not_checked],
                         "· ", "dim", indent=2)
+    if expired := report.gate.get("expiredSuppressions"):
+        console.print()
+        console.print(Text("Expired suppressions (no longer suppressing)", style="bold"))
+        for entry in expired:
+            _print_wrapped(console, f"{entry['source']}: expired {entry['expires']}: "
+                           f"{entry['reason']}", 2, bullet="! ", bullet_style="yellow")
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
@@ -121,6 +128,9 @@ def _print_finding(console: Console, finding: Finding, explained: _Explained) ->
     head.append(f" {SEVERITY_LABEL[finding.severity]} ", style=SEVERITY_STYLE[finding.severity])
     head.append(f" {finding.reason}", style="bold")
     head.append(f"  [{finding.analyzer}]", style="dim")
+    if finding.baseline is not None:
+        head.append(f"  {finding.baseline}",
+                    style="bold magenta" if finding.baseline == "new" else "dim")
     console.print(head)
     _print_wrapped(console, finding.message, 6)
     _print_list(console, "evidence", finding.evidence, "· ", "dim")
@@ -211,6 +221,14 @@ def _summary(report: Report) -> Text:
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
     if report.health is not None and report.health.cluster is not None:
         summary.append(f"; health {report.health.cluster.score}/100")
+    if baseline := report.gate.get("baseline"):
+        summary.append(f"; {baseline['new']} new, {baseline['known']} known, "
+                       f"{baseline['fixed']} fixed since the baseline")
+    if suppressed := report.gate.get("suppressed"):
+        summary.append(f"; {suppressed} suppressed (not shown)")
+    if expired := len(report.gate.get("expiredSuppressions") or ()):
+        summary.append(f"; {expired} expired suppression{'s' if expired != 1 else ''}",
+                       style="yellow")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
