@@ -225,8 +225,26 @@ def analyze(
     no_cache: NoCacheOpt = False,
     show_prompt: ShowPromptOpt = False,
     config: ExplainConfigOpt = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", metavar="FILE",
+                     help="Mark findings new or known against this baseline; --fail-on then "
+                     "counts only new ones."),
+    ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option("--write-baseline", metavar="FILE",
+                     help="Record this run's findings as the baseline (commit it to the repo)."),
+    ] = None,
+    ignore_file: Annotated[
+        str | None,
+        typer.Option("--ignore-file", metavar="FILE",
+                     help="Reviewed suppressions (default: .k8sdoctor-ignore.yaml when the "
+                     "working directory has one)."),
+    ] = None,
 ) -> None:
     """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
+    from k8sdoctor.gate import apply_gate, load_gate_inputs
     from k8sdoctor.run import analyze_with_state
 
     if snapshot and demo:
@@ -242,6 +260,8 @@ def analyze(
     from k8sdoctor.explain.config import load_config
 
     load_config(config)  # a missing or malformed config file is bad input, explain or not
+    gate_inputs = load_gate_inputs(ignore_file=ignore_file, baseline=baseline,
+                                   write_baseline=write_baseline)
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
@@ -275,6 +295,8 @@ def analyze(
                 sys.stdout.flush()
                 raise typer.Exit(int(ExitCode.OK))
             report = session.explain_report(report, analysis.state, source, flags, notify)
+        report = apply_gate(report, analysis.state, gate_inputs, scope, namespace_exclude or (),
+                            lambda message: _stderr(f"k8sdoctor: {message}"))
     for error in report.errors:
         message = error.message if no_redact else redact(error.message)
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {message}")

@@ -7,7 +7,8 @@ consequences included. A cause at or above the failing severity (``--fail-on``; 
 is ``never``) is a ``<failure>``; one below passes, with its text kept as output. Each analyzer
 that found nothing is one passing case, so a healthy cluster shows green rather than "no tests".
 A kind that could not be listed or an analyzer that crashed is an ``<error>`` in a suite of its
-own.
+own. A cause whose findings are all suppressed, or all known to the baseline, is a skipped case,
+as it does not fail the gate.
 """
 
 from __future__ import annotations
@@ -76,7 +77,14 @@ def _cause_case(suite: ElementTree.Element, cause: RootCause, failing: Severity)
     for finding in cause.findings:
         body += ["", *_finding_lines(finding, finding is cause.root)]
     details = "\n".join(body)
-    if cause.severity >= failing:
+    counted = [f for f in cause.findings if f.gates]
+    if not counted:
+        suppressed = next((f.suppression for f in cause.findings if f.suppression), None)
+        message = (f"suppressed: {suppressed.reason} ({suppressed.source})" if suppressed
+                   else "known: in the baseline")
+        ElementTree.SubElement(case, "skipped", message=message)
+        ElementTree.SubElement(case, "system-out").text = details
+    elif max(f.severity for f in counted) >= failing:
         failure = ElementTree.SubElement(case, "failure", message=summary,
                                          type=cause.severity.value)
         failure.text = details
@@ -99,4 +107,5 @@ def _count(element: ElementTree.Element) -> None:
     cases = list(element.iter("testcase"))
     element.set("tests", str(len(cases)))
     element.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    element.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
     element.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))

@@ -26,9 +26,23 @@ SHOWN_PER_KIND = 3
 def outline(report: Report) -> list[RootCause]:
     """The root causes to show, rank 1 first; without a cause graph, one per finding."""
     if report.root_causes or not report.findings:
-        return sorted(report.root_causes, key=lambda c: c.rank)
-    findings = sorted(report.findings, key=lambda f: (-f.severity.rank, f.sort_key()))
+        return sorted((c for c in report.root_causes if not _all_suppressed(c)),
+                      key=lambda c: c.rank)
+    findings = sorted((f for f in report.findings if f.suppression is None),
+                      key=lambda f: (-f.severity.rank, f.sort_key()))
     return [_alone(finding, rank) for rank, finding in enumerate(findings, 1)]
+
+
+def _all_suppressed(cause: RootCause) -> bool:
+    """A reviewed suppression covers every finding of the cause: it leaves the default text."""
+    return all(f.suppression is not None for f in cause.findings)
+
+
+def baseline_mark(cause: RootCause) -> str | None:
+    """``new`` when a finding of the cause is not in the baseline, ``known`` when all are, None
+    without a baseline."""
+    marks = {f.baseline for f in cause.findings if f.suppression is None}
+    return "new" if "new" in marks else "known" if "known" in marks else None
 
 
 def _alone(finding: Finding, rank: int) -> RootCause:

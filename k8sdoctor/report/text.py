@@ -19,7 +19,14 @@ from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
-from k8sdoctor.report.outline import affected_text, first_fix, headline, outline, root_label
+from k8sdoctor.report.outline import (
+    affected_text,
+    baseline_mark,
+    first_fix,
+    headline,
+    outline,
+    root_label,
+)
 from k8sdoctor.report.text_details import (
     SEVERITY_STYLE,
     print_explanation,
@@ -58,6 +65,12 @@ def render(report: Report, options: RenderOptions) -> str:
         console.print()
         _print_cause(console, cause, options.details)
     _print_problems(console, report)
+    if expired := report.gate.get("expiredSuppressions"):
+        console.print()
+        console.print(Text("Expired suppressions (no longer suppressing)", style="bold"))
+        for entry in expired:
+            print_wrapped(console, f"{entry['source']}: expired {entry['expires']}: "
+                          f"{entry['reason']}", 2, bullet="! ", bullet_style="yellow")
     console.print()
     console.print(_summary(report, causes))
     for line in _inference_lines(report):
@@ -80,13 +93,17 @@ def _print_cause(console: Console, cause: RootCause, details: bool) -> None:
     title = Text(f"{cause.rank:>2} ")
     title.append(f" {cause.severity.value.upper()} ", style=SEVERITY_STYLE[cause.severity])
     title.append(f" {root_label(cause)}", style="bold")
-    reason = f" · {cause.reason}"
-    if len(title) + len(reason) <= console.width:
-        title.append(reason)
-        reason = ""
-    console.print(title)
-    if reason:
-        console.print(Text(" " * BLOCK_INDENT + cause.reason))
+    mark = baseline_mark(cause)
+    reason = Text(cause.reason)
+    if mark is not None:
+        reason.append(f" · {mark}", style="bold magenta" if mark == "new" else "dim")
+    if len(title) + 3 + len(reason) <= console.width:
+        title.append(" · ")
+        title.append_text(reason)
+        console.print(title)
+    else:
+        console.print(title)
+        console.print(Text(" " * BLOCK_INDENT).append_text(reason))
     summary = cause.summary or cause.root.message
     print_wrapped(console, summary, BLOCK_INDENT)
     if (fix := first_fix(cause)) is not None:
@@ -134,6 +151,14 @@ def _summary(report: Report, causes: list[RootCause]) -> Text:
                        f"{hidden['minSeverity']} not shown", style="dim")
     if report.health is not None and report.health.cluster is not None:
         summary.append(f"; health {report.health.cluster.score}/100")
+    if baseline := report.gate.get("baseline"):
+        summary.append(f"; {baseline['new']} new, {baseline['known']} known, "
+                       f"{baseline['fixed']} fixed since the baseline")
+    if suppressed := report.gate.get("suppressed"):
+        summary.append(f"; {suppressed} suppressed (not shown)")
+    if expired := len(report.gate.get("expiredSuppressions") or ()):
+        summary.append(f"; {expired} expired suppression{'s' if expired != 1 else ''}",
+                       style="yellow")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")
