@@ -24,7 +24,8 @@ by ``-n`` / ``-l``; Secret contents (Secrets are read as metadata only); a TLS S
 cert-manager is still issuing for an Ingress created less than ten minutes ago; resource
 backends (``backend.resource``); ports of ExternalName Services; a ``secretName`` of the form
 ``namespace/name``, which some controllers (Contour, HAProxy) read as a certificate delegated
-from another namespace.
+from another namespace; the annotation classes ``gce`` and ``gce-internal``, which GKE's built-in
+Ingress controller serves without any IngressClass object.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from k8sdoctor.analysis.objects import (
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+BUILT_IN_ANNOTATION_CLASSES = frozenset({"gce", "gce-internal"})
+"""Served by GKE's own Ingress controller, which creates no IngressClass for them."""
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 CERT_ISSUANCE_GRACE_SECONDS = 10 * 60
 
@@ -103,9 +106,9 @@ def _check_class(
                 ],
             )
         return
-    if wanted in classes:
-        return
     by_spec = bool(spec.get("ingressClassName"))
+    if wanted in classes or (not by_spec and wanted in BUILT_IN_ANNOTATION_CLASSES):
+        return
     where = "spec.ingressClassName" if by_spec else f"annotation {LEGACY_CLASS_ANNOTATION}"
     yield Finding.about(
         ingress,
