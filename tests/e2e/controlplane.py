@@ -158,6 +158,9 @@ class ControlPlane:
             f"--service-account-signing-key-file={pki.service_account_key}",
             f"--service-cluster-ip-range={self.service_cidr}",
             "--endpoint-reconciler-type=none",
+            # No kubelet runs: a log request must fail inside the server, never dial a fixture
+            # node's address. No fixture node has an address of this type.
+            "--kubelet-preferred-address-types=ExternalDNS",
             f"--disable-admission-plugins={','.join(DISABLED_ADMISSION)}",
             f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}",
             "--audit-log-mode=blocking",

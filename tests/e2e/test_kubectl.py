@@ -46,7 +46,7 @@ def kubectl(demo_cluster: LoadedCluster) -> Any:
 @pytest.fixture(scope="module")
 def demo_report(demo_cluster: LoadedCluster) -> dict[str, Any]:
     source = LiveSource(str(demo_cluster.kubeconfig()), clock=demo_cluster.clock())
-    return run.analyze(source, Scope(), ["all"]).to_dict()
+    return run.analyze(source, Scope(), ["all"], logs=False).to_dict()
 
 
 def missing_objects(report: dict[str, Any]) -> list[tuple[str, str | None, str]]:
