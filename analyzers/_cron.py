@@ -127,6 +127,50 @@ def _check_range(expr: str, low: int, high: int, names: dict[str, int]) -> None:
         raise ScheduleError(f"step of range should be a positive number: {expr}")
 
 
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+
+
+def never_fires(schedule: Schedule) -> str | None:
+    """Why a schedule that parses can never fire (``0 6 30 2 *``: no February 30th), or None.
+
+    As in robfig/cron, a day of month and a day of week that are both restricted match either;
+    so only a schedule whose day of week is ``*`` can name days its months never have. The
+    controller then finds no next time and reports ``InvalidSchedule``.
+    """
+    if schedule.interval is not None or not schedule.expression:
+        return None
+    _, _, dom, month, dow = schedule.expression.split()
+    if dow not in ("*", "?") or dom in ("*", "?"):
+        return None
+    days = _values(dom, *_FIELDS[2])
+    months = _values(month, *_FIELDS[3])
+    if any(day <= _DAYS_IN_MONTH[m - 1] for m in months for day in days):
+        return None
+    named = ", ".join(_MONTH_NAMES[m - 1] for m in sorted(months))
+    return (f"no month it names ({named}) has day {', '.join(map(str, sorted(days)))}, so "
+            "it never fires")
+
+
+def _values(field: str, low: int, high: int, names: dict[str, int]) -> set[int]:
+    """The numbers a field that ``parse`` accepted matches."""
+    values: set[int] = set()
+    for part in field.split(","):
+        range_and_step = part.split("/")
+        low_and_high = range_and_step[0].split("-")
+        if low_and_high[0] in ("*", "?"):
+            start, end = low, high
+        else:
+            start = _number(low_and_high[0], names)
+            end = _number(low_and_high[1], names) if len(low_and_high) == 2 else start
+        step = _number(range_and_step[1], {}) if len(range_and_step) == 2 else 1
+        if len(range_and_step) == 2 and len(low_and_high) == 1:
+            end = high
+        values.update(range(start, end + 1, step))
+    return values
+
+
 def _number(text: str, names: dict[str, int]) -> int:
     if text.lower() in names:
         return names[text.lower()]

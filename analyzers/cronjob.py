@@ -7,7 +7,10 @@ Faults reported:
   range, an unknown ``@`` macro (only ``@yearly``, ``@annually``, ``@monthly``, ``@weekly``,
   ``@daily``, ``@midnight``, ``@hourly`` and ``@every DURATION``), a ``TZ=``/``CRON_TZ=`` prefix
   naming an unknown zone, or such a prefix together with ``spec.timeZone``. The parser's own
-  words are quoted. Fix: correct the schedule; no Job is ever created until then.
+  words are quoted. Also a schedule that parses but can never fire (``0 6 30 2 *``, February
+  30th), which the controller answers with ``InvalidSchedule`` events; its ``InvalidSchedule``
+  and ``UnexpectedJob`` events are quoted as evidence. Fix: correct the schedule; no Job is
+  ever created until then.
 - ``UnsupportedSchedule`` (warning): the schedule starts with ``TZ=`` or ``CRON_TZ=``, which
   Kubernetes does not officially support. Fix: move the zone to ``spec.timeZone``.
 - ``InvalidTimeZone`` (error): ``spec.timeZone`` is not an IANA zone name (or is ``Local``).
@@ -60,7 +63,7 @@ MIN_STARTING_DEADLINE_SECONDS = 10
 
 _CONTROLLER_EVENTS = {"UnparseableSchedule", "UnknownTimeZone", "InvalidSchedule",
                       "TooManyMissedTimes", "MissSchedule", "FailedNeedsStart", "FailedCreate",
-                      "JobAlreadyActive"}
+                      "JobAlreadyActive", "UnexpectedJob"}
 """The controller's events that explain why no Job was created (``FailedCreate`` quotes the API
 server refusing the Job; ``JobAlreadyActive`` is concurrencyPolicy Forbid skipping a run)."""
 
@@ -86,6 +89,14 @@ def _check(state: ClusterState, cj: Mapping[str, Any]) -> Iterator[Finding]:
                        ["Write five fields (minute hour day-of-month month day-of-week, days "
                         "0-6) or a macro such as @hourly: kubectl edit cronjob "
                         f"{name}{ns}"])
+    if schedule is not None and (never := _cron.never_fires(schedule)):
+        yield _finding(cj, Severity.ERROR, "InvalidSchedule",
+                       f"CronJob {name} has a schedule that can never fire: \"{text}\": {never}; "
+                       "no Job is ever created.", [f"spec.schedule={text!r}", *events],
+                       ["Correct the day of month or the month (February has at most 29 days; "
+                        "April, June, September and November 30): kubectl edit cronjob "
+                        f"{name}{ns}"])
+        schedule = None
     if schedule is not None and schedule.zone_prefix is not None:
         if zone_name is not None:
             yield _finding(cj, Severity.ERROR, "InvalidSchedule",
@@ -230,4 +241,8 @@ ANALYZER = Analyzer(
     kinds=("CronJob", "Job", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "InvalidSchedule", "UnsupportedSchedule", "InvalidTimeZone", "InvalidStartingDeadline",
+        "StartingDeadlineTooShort", "Suspended"
+    }),
 )

@@ -161,4 +161,5 @@ ANALYZER = Analyzer(
     kinds=("Deployment", "ReplicaSet", "Pod", "Node"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"Paused"}),
 )

@@ -390,4 +390,5 @@ ANALYZER = Analyzer(
     kinds=("Pod", "Node", "Event", "ReplicaSet", "Job"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"GPUWithoutRequest"}),
 )

@@ -10,8 +10,10 @@ Faults reported:
 - ``MissingResourceRequest`` (error): the HPA scales on a resource's utilization (a percentage
   of the request) but a container of the target (sidecars included) sets no request for it, so
   the controller cannot compute utilization (``missing request for cpu in container app of Pod
-  web-...``). Fix: set ``resources.requests.<resource>`` on every container of the target's pod
-  template.
+  web-...``). An HPA with no ``spec.metrics`` (and, in ``autoscaling/v1``, no
+  ``targetCPUUtilizationPercentage``) scales on the default, 80% CPU utilization, and is judged
+  as one that names it. Fix: set ``resources.requests.<resource>`` on every container of the
+  target's pod template.
 - ``FailedGetResourceMetric`` / ``FailedGetPodsMetric`` / ``FailedGetObjectMetric`` /
   ``FailedGetExternalMetric`` / ``FailedGetContainerResourceMetric`` / ``InvalidSelector`` ...
   (error): ScalingActive has been False for 5 minutes; the controller's reason and message are
@@ -188,6 +190,8 @@ def _missing_requests(
 def _utilization_resources(hpa: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """``(resource, container or None)`` for each metric that targets a request percentage."""
     spec = hpa.get("spec") or {}
+    if uses_default_metric(hpa):
+        return [("cpu", None)]
     wanted: list[tuple[str, str | None]] = []
     if spec.get("targetCPUUtilizationPercentage") is not None:  # autoscaling/v1
         wanted.append(("cpu", None))
@@ -202,6 +206,13 @@ def _utilization_resources(hpa: Mapping[str, Any]) -> list[tuple[str, str | None
         if (source.get("target") or {}).get("type") == "Utilization":
             wanted.append((source.get("name", ""), container))
     return wanted
+
+
+def uses_default_metric(hpa: Mapping[str, Any]) -> bool:
+    """No metric named: the controller scales on its default, 80% CPU utilization (the API
+    server writes that default into ``autoscaling/v2`` objects; manifests often leave it out)."""
+    spec = hpa.get("spec") or {}
+    return not spec.get("metrics") and spec.get("targetCPUUtilizationPercentage") is None
 
 
 def _limit_range_defaults(state: ClusterState, namespace: str | None, resources: set[str]) -> bool:
@@ -228,11 +239,15 @@ def _missing_request_finding(
                      for resource, container in missing)
     quoted = (f" The controller says: {active['message']}"
               if "missing request" in active.get("message", "") else "")
+    default = uses_default_metric(hpa)
+    how = ("names no metric, so it scales on the default 80% CPU utilization, a percentage of "
+           "the request" if default else "scales on utilization, a percentage of the request")
     return Finding.about(
         hpa, severity=Severity.ERROR, reason="MissingResourceRequest",
-        message=f"HorizontalPodAutoscaler {name} scales on utilization, a percentage of the "
-                f"request, but in {kind} {target_name}, {what}.{quoted}",
-        evidence=evidence,
+        message=f"HorizontalPodAutoscaler {name} {how}, but in {kind} {target_name}, "
+                f"{what}.{quoted}",
+        evidence=[*evidence, *(["spec.metrics is empty: default cpu Utilization 80%"]
+                               if default else [])],
         remediation=[
             f"kubectl set resources {kind.lower()}/{target_name} -c {container} "
             f"--requests={resource}=<amount>{ns_flag(namespace)}"
@@ -295,4 +310,7 @@ ANALYZER = Analyzer(
            "LimitRange", "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "ScaleTargetNotFound", "UnsupportedScaleTarget", "MissingResourceRequest"
+    }),
 )

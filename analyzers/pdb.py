@@ -232,4 +232,5 @@ ANALYZER = Analyzer(
     kinds=("PodDisruptionBudget", "Pod", "Deployment", "StatefulSet", "ReplicaSet"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"NoPodsSelected", "OverlappingBudgets"}),
 )

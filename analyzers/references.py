@@ -17,16 +17,23 @@ same message, so findings group by workload):
 - ``ImagePullSecretNotFound`` (warning): an ``imagePullSecrets`` entry does not exist; the kubelet
   pulls anonymously (``FailedToRetrieveImagePullSecret``), which fails for private images. Fix:
   create the docker-registry Secret or remove the entry.
+- ``ConfigMapTooLarge`` (error): the ConfigMap's ``data`` and ``binaryData`` hold more than
+  1 MiB, the API server's limit (``Too long: must have at most 1048576 bytes``): the object
+  cannot be created or updated as it is, and etcd and every watcher pay for its size. Fix: split
+  it, or move the content to a volume or an image.
+- ``EmptyConfigMap`` (info): the ConfigMap has no ``data`` and no ``binaryData``; whatever reads
+  it gets nothing. Fix: fill it or delete it.
 - ``UnusedConfigMap`` (info): no pod and no pod template of a Deployment, ReplicaSet,
   StatefulSet, DaemonSet, Job or CronJob in the namespace references the ConfigMap, in any of the
   places above, and no container command, argument or env value names it. Fix: delete it once you
   are sure nothing reads it through the API.
 
 Not reported: Secret or key checks when that kind could not be listed (or was filtered by ``-n``);
-references marked ``optional: true``; finished pods. Never called unused: ``kube-root-ca.crt``
-and other CA bundles injected into every namespace, ConfigMaps in kube-system, kube-public and
-kube-node-lease, ones with ownerReferences, leader-election locks, ones loaded by label by
-sidecars (Grafana dashboards and datasources, Prometheus rules), Helm release records, ones that
+references marked ``optional: true``; finished pods. Never called empty or unused:
+``kube-root-ca.crt`` and other CA bundles injected into every namespace, ConfigMaps in
+kube-system, kube-public and kube-node-lease, ones with ownerReferences, leader-election locks,
+ones loaded by label by sidecars (Grafana dashboards and datasources, Prometheus rules). Never
+called unused either: Helm release records, ones that
 share an ``app.kubernetes.io/instance`` or ``part-of`` label with a pod of their namespace (apps
 such as Argo CD read theirs through the API), ones younger than an hour, and none at all when a
 ``-l`` selector was applied or pods or workloads could not be listed.
@@ -34,12 +41,13 @@ such as Argo CD read theirs through the API), ones younger than an hour, and non
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import (
     POD_TEMPLATE_KINDS,
     absence_is_known,
@@ -49,6 +57,7 @@ from k8sdoctor.analysis.objects import (
     ns_flag,
     pod_template_spec,
 )
+from k8sdoctor.cluster.snapshot import DATA_SIZES
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 INJECTED_CONFIGMAPS = frozenset({"kube-root-ca.crt", "openshift-service-ca.crt",
@@ -59,6 +68,8 @@ SIDECAR_LABELS = ("grafana_dashboard", "grafana_datasource", "prometheus_rule", 
 HELM_RELEASE_OWNERS = frozenset({"helm", "TILLER"})
 APP_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/part-of")
 UNUSED_MIN_AGE_SECONDS = 3600
+MAX_CONFIGMAP_BYTES = 1024 * 1024
+"""The API server refuses a ConfigMap whose data and binaryData hold more."""
 _CONTAINER_WORDS = {"initContainers": "init container", "containers": "container",
                     "ephemeralContainers": "ephemeral container"}
 
@@ -122,6 +133,8 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
         if not is_terminated(pod):
             yield from _check_pod(state, pod, references, verdicts)
     yield from _unused_configmaps(state, pods)
+    for configmap in state.objects("ConfigMap"):
+        yield from _check_contents(state, configmap)
 
 
 # -- missing references -------------------------------------------------------------------------
@@ -226,6 +239,7 @@ def _missing_finding(
                        f"Create {kind} {names[0]} in namespace {namespace}, correct the name in "
                        f"{template} ({first_ref.where}), or mark the reference optional: true "
                        "if the pod can run without it."]
+    target_kind = "Secret" if kind == "ImagePullSecret" else kind
     evidence = [f"{ref.where}: {'Secret' if ref.kind == 'ImagePullSecret' else ref.kind} {ref.name}"
                 + (f" key {', '.join(absent)} absent" if absent else " not found")
                 for ref, absent in entries]
@@ -233,7 +247,7 @@ def _missing_finding(
     return Finding.about(
         pod, severity=Severity.WARNING if reason == "ImagePullSecretNotFound" else Severity.ERROR,
         reason=reason, message=message, evidence=evidence, remediation=remediation,
-        parent=parent,
+        parent=parent, refers_to=ObjectRef(target_kind, first_ref.name, namespace),
     )
 
 
@@ -325,18 +339,71 @@ def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, 
                 return
 
 
-def _exempt(state: ClusterState, configmap: Mapping[str, Any]) -> bool:
-    """Never called unused, whatever uses it (sharing an app label with a pod is checked later,
-    on the few that are left)."""
+def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterator[Finding]:
+    meta = configmap["metadata"]
+    name, ns = meta["name"], ns_flag(meta.get("namespace"))
+    data, binary = configmap.get("data") or {}, configmap.get("binaryData") or {}
+    size = _recorded_size(meta)
+    if size is None:
+        size = sum(len(str(v).encode()) for v in data.values()) + sum(
+            _decoded_length(str(v)) for v in binary.values())
+    if size > MAX_CONFIGMAP_BYTES:
+        yield Finding.about(
+            configmap, severity=Severity.ERROR, reason="ConfigMapTooLarge",
+            message=f"ConfigMap {name} holds {size:,} bytes of data, over the API server's "
+                    f"limit of {MAX_CONFIGMAP_BYTES:,} (1 MiB): it cannot be created or updated "
+                    "as it is (Too long: must have at most 1048576 bytes).",
+            evidence=[f"{len(data)} data and {len(binary)} binaryData keys, {size:,} bytes"],
+            remediation=["Split the ConfigMap, or ship large content in a volume or the image: "
+                         f"kubectl get configmap {name}{ns} -o yaml"],
+        )
+    elif not data and not binary and not _managed(configmap):
+        yield Finding.about(
+            configmap, severity=Severity.INFO, reason="EmptyConfigMap",
+            message=f"ConfigMap {name} has no data and no binaryData: whatever reads it gets "
+                    "nothing.",
+            evidence=["data: {}, binaryData: {}"],
+            remediation=[f"Fill it, or delete it: kubectl delete configmap {name}{ns}"],
+        )
+
+
+def _recorded_size(meta: Mapping[str, Any]) -> int | None:
+    """The size ``k8sdoctor snapshot`` recorded when it left the values out, if it did."""
+    recorded = (meta.get("annotations") or {}).get(DATA_SIZES)
+    try:
+        sizes = json.loads(recorded) if recorded else None
+        return sum(int(n) for n in sizes.values()) if isinstance(sizes, dict) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _decoded_length(base64_text: str) -> int:
+    text = base64_text.strip()
+    return len(text) * 3 // 4 - text[-2:].count("=")
+
+
+def _managed(configmap: Mapping[str, Any]) -> bool:
+    """Published or owned by a controller, in a system namespace, or a leader lock or a
+    sidecar's input: never called empty or unused."""
     meta = configmap["metadata"]
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    age = state.age_of(meta.get("creationTimestamp"))
     return (
         meta["name"] in INJECTED_CONFIGMAPS
         or (meta.get("namespace") or "") in SYSTEM_NAMESPACES
         or bool(meta.get("ownerReferences"))
         or any(a in annotations for a in CONTROLLER_ANNOTATIONS)
         or any(label in labels for label in SIDECAR_LABELS)
+    )
+
+
+def _exempt(state: ClusterState, configmap: Mapping[str, Any]) -> bool:
+    """Never called unused, whatever uses it (sharing an app label with a pod is checked later,
+    on the few that are left)."""
+    meta = configmap["metadata"]
+    labels = meta.get("labels") or {}
+    age = state.age_of(meta.get("creationTimestamp"))
+    return (
+        _managed(configmap)
         or (labels.get("owner") or labels.get("OWNER")) in HELM_RELEASE_OWNERS
         or age is None or age < UNUSED_MIN_AGE_SECONDS
     )
@@ -362,4 +429,8 @@ ANALYZER = Analyzer(
     kinds=("Pod", "ConfigMap", "Secret", "ServiceAccount", "Event", *POD_TEMPLATE_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "ConfigMapNotFound", "ConfigMapKeyNotFound", "SecretNotFound", "ImagePullSecretNotFound",
+        "ConfigMapTooLarge", "EmptyConfigMap"
+    }),
 )

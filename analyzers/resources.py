@@ -224,4 +224,5 @@ ANALYZER = Analyzer(
     analyze=analyze,
     doc=__doc__ or "",
     default=False,
+    spec_reasons=frozenset({"BestEffortPods", "MissingMemoryLimit", "MissingRequests"}),
 )

@@ -285,4 +285,8 @@ ANALYZER = Analyzer(
     analyze=analyze,
     doc=__doc__ or "",
     default=False,
+    spec_reasons=frozenset({
+        "AllowPrivilegeEscalation", "DefaultServiceAccountToken", "HostNamespaces",
+        "HostPathVolume", "PrivilegedContainer", "RunAsNonRootNotSet", "RunsAsRoot", "WildcardRBAC"
+    }),
 )

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import (
     absence_is_known,
     describe_event,
@@ -116,6 +116,7 @@ def _storage_classes(state: ClusterState, sts: Mapping[str, Any]) -> Iterator[Fi
                          f"StatefulSet (kubectl delete statefulset {name}{ns_flag(namespace)} "
                          "--cascade=orphan, then apply the fixed manifest).",
                          "kubectl get storageclass"],
+            refers_to=ObjectRef("StorageClass", class_name),
         )
 
 
@@ -255,4 +256,7 @@ ANALYZER = Analyzer(
            "Event"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({
+        "GoverningServiceMissing", "GoverningServiceNotHeadless"
+    }),
 )

@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import (
     absence_is_known,
     conditions,
@@ -141,6 +141,7 @@ def _pending(state: ClusterState, claim: Mapping[str, Any], users: _Users) -> Fi
                 f"volumeClaimTemplate) with an existing class, or create a StorageClass named "
                 f"{class_name}.",
             ],
+            refers_to=ObjectRef("StorageClass", class_name),
         )
 
     failed = _latest(events, "ProvisioningFailed")

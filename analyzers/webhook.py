@@ -196,4 +196,5 @@ ANALYZER = Analyzer(
     kinds=(*_KINDS, "Service", "EndpointSlice", "Endpoints"),
     analyze=analyze,
     doc=__doc__ or "",
+    spec_reasons=frozenset({"WebhookServiceNotFound", "WebhookServicePortNotFound"}),
 )

@@ -8,18 +8,18 @@ stdout; progress and errors go to stderr.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from k8sdoctor import __version__
 from k8sdoctor.cluster.source import ClusterSource
-from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError, UserFacingError
+from k8sdoctor.eval.cli import eval_command
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.explain.backends_cli import backends_app
 from k8sdoctor.explain.cli import (
@@ -37,9 +37,18 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
-from k8sdoctor.report import OutputFormat, RenderOptions, render
+from k8sdoctor.options import (
+    MinSeverity,
+    missing_namespace_warnings,
+    scope_from_flags,
+    stdout_render_options,
+)
+from k8sdoctor.report import OutputFormat, render
+from k8sdoctor.report.threshold import at_least
 from k8sdoctor.run import FailOn, demo_source, exit_code_for
 
+UNWRAPPED_TABLE_WIDTH = 200
+"""The analyzer table's width when stdout is not a terminal and COLUMNS is not set."""
 INTERNAL_ERROR = 70
 """A bug in k8sdoctor (EX_SOFTWARE); never a verdict on the cluster."""
 
@@ -48,7 +57,7 @@ app = typer.Typer(
     help="Find what is broken in a Kubernetes cluster and say why and how to fix it.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -62,8 +71,9 @@ KubeconfigOpt = Annotated[
                  "~/.kube/config; in a pod, the service account)."),
 ]
 NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE",
-                             help="Look at one namespace only.")
+    list[str] | None,
+    typer.Option("--namespace", "-n", metavar="NAMESPACE",
+                 help="Look at these namespaces only (repeatable, or comma-separated)."),
 ]
 AllNamespacesOpt = Annotated[
     bool, typer.Option("--all-namespaces", "-A", help="Look at every namespace (the default).")
@@ -72,6 +82,19 @@ SelectorOpt = Annotated[
     str | None,
     typer.Option("--selector", "-l", metavar="SELECTOR",
                  help="Label selector, e.g. app=web,tier!=db."),
+]
+RequestTimeoutOpt = Annotated[
+    str,
+    typer.Option("--request-timeout", metavar="DURATION",
+                 help="How long one API request may wait for its answer, as kubectl takes it "
+                 "(30, 30s, 2m; 0 for no limit). A List that times out is reported as not "
+                 "checked; the others are still analyzed."),
+]
+FetchTimeoutOpt = Annotated[
+    str,
+    typer.Option("--fetch-timeout", metavar="DURATION",
+                 help="How long reading the whole cluster may take (5m, 90s; 0 for no limit). "
+                 "What is not listed by then is reported as not checked."),
 ]
 AnalyzerOpt = Annotated[
     list[str] | None,
@@ -84,16 +107,14 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _scope(namespace: str | None, all_namespaces: bool, selector: str | None) -> Scope:
-    if namespace and all_namespaces:
-        raise BadInputError("--namespace and --all-namespaces exclude each other")
-    return Scope(namespace=namespace or None, selector=selector or None)
-
-
-def _live_source(kubeconfig: str | None, context: str | None) -> ClusterSource:
+def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
+                 fetch_timeout: str = "5m") -> ClusterSource:
+    from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
-    return LiveSource(kubeconfig=kubeconfig, context=context)
+    return LiveSource(kubeconfig=kubeconfig, context=context,
+                      request_timeout=parse_duration(request_timeout, "--request-timeout"),
+                      fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"))
 
 
 def _progress(message: str) -> AbstractContextManager[object]:
@@ -105,11 +126,20 @@ def _progress(message: str) -> AbstractContextManager[object]:
     return Console(stderr=True).status(f"{message}…")
 
 
-def _stdout_render_options() -> RenderOptions:
-    is_tty = sys.stdout.isatty()
-    color = is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    width = shutil.get_terminal_size((80, 24)).columns if is_tty else 80
-    return RenderOptions(color=color, width=max(60, min(width, 120)))
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"k8sdoctor {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find what is broken in a Kubernetes cluster and say why and how to fix it."""
 
 
 @app.command()
@@ -119,6 +149,8 @@ def analyze(
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -128,18 +160,48 @@ def analyze(
                      help="Read objects from a file, a directory, or - (stdin) "
                      "instead of a live cluster."),
     ] = None,
+    snapshot_kinds: Annotated[
+        str | None,
+        typer.Option("--snapshot-kinds", metavar="KIND,...|all",
+                     help="Kinds the --snapshot file holds completely, so an object of them it "
+                     "lacks does not exist ('all' for every kind). Without it, references to "
+                     "kinds the file lacks are reported as not checked."),
+    ] = None,
+    manifests: Annotated[
+        bool,
+        typer.Option("--manifests", help="Judge the --snapshot objects as plain manifests "
+                     "(helm template, kustomize build): spec checks only. Automatic when no "
+                     "object has a status."),
+    ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Analyze the bundled, deliberately broken demo cluster.")
     ] = False,
     analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob, e.g. "
+                     "'kube-*' (repeatable; they are still read, and get no health score)."),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    min_severity: Annotated[
+        MinSeverity | None,
+        typer.Option("--min-severity",
+                     help="Show only root causes at or above this severity (with their "
+                     "findings); the exit code judges what is shown."),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
+    ] = False,
+    no_logs: Annotated[
+        bool,
+        typer.Option("--no-logs", help="Do not read the last log lines of crashed containers "
+                     "into their findings (live clusters only)."),
     ] = False,
     explain: ExplainOpt = False,
     backend: BackendOpt = None,
@@ -158,25 +220,38 @@ def analyze(
 
     if snapshot and demo:
         raise BadInputError("--snapshot and --demo exclude each other")
-    scope = _scope(namespace, all_namespaces, selector)
+    if (snapshot_kinds is not None or manifests) and not snapshot:
+        raise BadInputError("--snapshot-kinds and --manifests apply to --snapshot only")
+    scope = scope_from_flags(namespace, all_namespaces, selector)
     flags = explain_flags(
         explain=explain, show_prompt=show_prompt, backend=backend, model=model,
         base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
         anonymize=anonymize, no_cache=no_cache, config=config,
     )
+    from k8sdoctor.explain.config import load_config
+
+    load_config(config)  # a missing or malformed config file is bad input, explain or not
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
             source: ClusterSource = demo_source(stack)
         elif snapshot:
-            from k8sdoctor.cluster.snapshot import SnapshotSource
+            from k8sdoctor.cluster.snapshot import SnapshotSource, parse_covered_kinds
 
-            source = SnapshotSource(snapshot)
+            covered = parse_covered_kinds(snapshot_kinds) if snapshot_kinds is not None else None
+            source = SnapshotSource(snapshot, covered_kinds=covered,
+                                    manifests=True if manifests else None)
         else:
-            source = _live_source(kubeconfig, context)
+            source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
-            analysis = analyze_with_state(source, scope, analyzer or ())
+            analysis = analyze_with_state(source, scope, analyzer or (),
+                                          namespace_exclude or (),
+                                          logs=not no_logs)
+        for warning in missing_namespace_warnings(analysis.missing_namespaces):
+            _stderr(f"k8sdoctor: {warning}")
         report = analysis.report
+        if min_severity is not None:
+            report = at_least(report, min_severity.severity)
         if flags is not None:
             from k8sdoctor.explain import session
 
@@ -191,7 +266,7 @@ def analyze(
             report = session.explain_report(report, analysis.state, source, flags, notify)
     for error in report.errors:
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(_stdout_render_options(), fail_on=fail_on.severity)
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
@@ -208,8 +283,16 @@ def snapshot(
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
     analyzer: AnalyzerOpt = None,
+    include_configmap_data: Annotated[
+        bool, typer.Option("--include-configmap-data",
+                           help="Keep ConfigMap values (by default only their keys and sizes "
+                           "are kept, which is all the analyzers read).")
+    ] = False,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
 ) -> None:
-    """Save the objects the analyzers need (Secrets as metadata only) to a YAML file."""
+    """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
+    as keys and sizes unless --include-configmap-data."""
     import yaml
 
     from k8sdoctor.analysis.engine import select
@@ -217,14 +300,17 @@ def snapshot(
     from k8sdoctor.cluster.snapshot import snapshot_document
     from k8sdoctor.run import load_state
 
-    scope = _scope(namespace, all_namespaces, selector)
+    scope = scope_from_flags(namespace, all_namespaces, selector)
     installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
-    source = _live_source(kubeconfig, context)
+    source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
-    document = snapshot_document(result, source=result.state.source)
+    for warning in missing_namespace_warnings(result.missing_namespaces):
+        _stderr(f"k8sdoctor: {warning}")
+    document = snapshot_document(result, source=result.state.source,
+                                 include_configmap_data=include_configmap_data)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if output_file == "-":
         sys.stdout.write(text)
@@ -279,8 +365,126 @@ def list_analyzers(
     for item in installed:
         table.add_row(item.name, "yes" if item.default else "no", ", ".join(item.kinds),
                       item.description)
-    options = _stdout_render_options()
-    Console(width=options.width, no_color=not options.color, highlight=False).print(table)
+    options = stdout_render_options(sys.stdout.isatty())
+    Console(width=options.width or UNWRAPPED_TABLE_WIDTH, no_color=not options.color,
+            highlight=False).print(table)
+
+
+@app.command()
+def serve(
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
+    analyzer: AnalyzerOpt = None,
+    namespace_exclude: Annotated[
+        list[str] | None,
+        typer.Option("--namespace-exclude", metavar="GLOB",
+                     help="Leave out the findings of namespaces matching this glob "
+                     "(repeatable)."),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", metavar="DURATION",
+                          help="Time between scans: seconds, or 30s, 5m, 1h.")
+    ] = "5m",
+    address: Annotated[
+        str, typer.Option("--address", metavar="IP", help="The address to listen on.")
+    ] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535,
+                          help="The port for /metrics, /report, /healthz and /readyz "
+                          "(0: any free port).")
+    ] = 8080,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", metavar="PATH",
+                     help="Read a snapshot file instead of the cluster (re-read every scan)."),
+    ] = None,
+    explain: ExplainOpt = False,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    language: LanguageOpt = None,
+    anonymize: AnonymizeOpt = None,
+    config: ExplainConfigOpt = None,
+) -> None:
+    """Analyze every --interval and serve the last report with Prometheus metrics and probes
+    (in a pod it reads the cluster through its service account)."""
+    from k8sdoctor.explain.config import load_config
+    from k8sdoctor.serve import ServeOptions, parse_interval, scan_function
+    from k8sdoctor.serve import serve as run_service
+
+    load_config(config)
+    flags = explain_flags(
+        explain=explain, show_prompt=False, backend=backend, model=model, base_url=base_url,
+        prompts=None, language=language, with_logs=False, anonymize=anonymize, no_cache=False,
+        config=config,
+    )
+    options = ServeOptions(
+        address=address, port=port, interval=parse_interval(interval),
+        scope=scope_from_flags(namespace, all_namespaces, selector), analyzers=analyzer or (),
+        exclude_namespaces=namespace_exclude or (), explain=flags,
+    )
+
+    def source() -> ClusterSource:
+        if snapshot:
+            from k8sdoctor.cluster.snapshot import SnapshotSource
+
+            return SnapshotSource(snapshot)
+        return _live_source(kubeconfig, context)
+
+    run_service(scan_function(source, options, lambda m: _stderr(f"k8sdoctor: {m}")), options)
+
+
+class McpTransport(str, Enum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@app.command("mcp")
+def mcp_command(
+    transport: Annotated[
+        McpTransport, typer.Option("--transport", help="stdio for an agent that starts k8sdoctor "
+                                   "itself; http for streamable HTTP on loopback.")
+    ] = McpTransport.STDIO,
+    host: Annotated[
+        str, typer.Option("--host", metavar="IP", help="With --transport http: a loopback "
+                          "address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="With --transport http: the port "
+                          "(the endpoint is /mcp).")
+    ] = 8765,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    anonymize: Annotated[
+        bool, typer.Option("--anonymize/--no-anonymize", help="Replace names, namespaces, IPs "
+                           "and hosts in everything returned by stable tokens, as for a hosted "
+                           "LLM.")
+    ] = False,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Let the analyze tool read the live cluster "
+                           "(--no-live: snapshots and the demo only).")
+    ] = True,
+) -> None:
+    """Serve analysis to AI agents over the Model Context Protocol (tools: analyze,
+    list_analyzers, explain_finding, get_root_causes; the last report as a resource)."""
+    from k8sdoctor.mcp_server import McpSettings, build_server
+
+    if transport is McpTransport.HTTP and host not in LOOPBACK:
+        raise BadInputError(f"--host {host}: the MCP server listens on loopback only "
+                            f"({', '.join(LOOPBACK)})")
+    server = build_server(McpSettings(kubeconfig=kubeconfig, context=context,
+                                      anonymize=anonymize, allow_live=live))
+    if transport is McpTransport.STDIO:
+        server.run("stdio")
+    else:
+        _stderr(f"k8sdoctor: MCP over streamable HTTP on http://{host}:{port}/mcp")
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()
@@ -291,6 +495,7 @@ def version() -> None:
 
 app.add_typer(backends_app, name="backends")
 app.add_typer(cache_app, name="cache")
+app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,9 @@ A case file is YAML::
         objects: [...]
         expect: []
 
+A value too long to write out (a ConfigMap over the API's 1 MiB limit) can be written
+``!repeat {text: "x", times: 1048577}``.
+
 The findings of a case must be exactly the expected ones (by kind, namespace, name and reason).
 Every kind the analyzer declares counts as listed, so "missing" really means absent; a case can
 name more with ``listed: [Kind, ...]``, and with ``unlisted: [Kind, ...]`` play a kind that could
@@ -65,7 +68,7 @@ class AnalyzerCase:
 def load_cases(path: str | Path) -> list[AnalyzerCase]:
     """The cases of one YAML file. ValueError says which file and case is malformed."""
     path = Path(path)
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CaseLoader)
     if not isinstance(document, Mapping) or "analyzer" not in document:
         raise ValueError(f"{path}: expected a mapping with 'analyzer' and 'cases'")
     cases = []
@@ -86,6 +89,21 @@ def load_cases(path: str | Path) -> list[AnalyzerCase]:
             )
         )
     return cases
+
+
+class _CaseLoader(yaml.SafeLoader):
+    """SafeLoader with ``!repeat {text, times}`` for values too long to write out."""
+
+
+def _repeat(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    spec = loader.construct_mapping(node)  # type: ignore[arg-type]
+    if not isinstance(spec.get("text"), str) or not isinstance(spec.get("times"), int):
+        raise yaml.constructor.ConstructorError(
+            None, None, "!repeat needs {text: STRING, times: INTEGER}", node.start_mark)
+    return spec["text"] * spec["times"]
+
+
+_CaseLoader.add_constructor("!repeat", _repeat)
 
 
 def state_for(case: AnalyzerCase, analyzer: Analyzer) -> ClusterState:

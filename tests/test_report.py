@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from k8sdoctor import __version__
+from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.engine import run_analyzers
 from k8sdoctor.analysis.finding import Explanation, Finding, RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer
@@ -32,7 +33,7 @@ UPDATE = os.environ.get("K8SDOCTOR_UPDATE_GOLDEN") == "1"
 GENERATED_AT = datetime(2026, 11, 27, 9, 31, 5, tzinfo=timezone.utc)
 CLUSTER_TIME = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 SUFFIX = {OutputFormat.TEXT: "txt", OutputFormat.JSON: "json", OutputFormat.YAML: "yaml",
-          OutputFormat.MARKDOWN: "md", OutputFormat.JUNIT: "xml"}
+          OutputFormat.MARKDOWN: "md", OutputFormat.JUNIT: "xml", OutputFormat.SARIF: "sarif"}
 
 
 def _findings() -> list[Finding]:
@@ -85,8 +86,9 @@ def _findings() -> list[Finding]:
 
 
 def golden_report() -> Report:
+    findings = _findings()
     return Report(
-        findings=_findings(),
+        findings=findings,
         errors=[RunError("fetch", "Secret", "forbidden: secrets is forbidden: User "
                          '"ci" cannot list resource "secrets" in API group "" at the '
                          "cluster scope")],
@@ -94,12 +96,16 @@ def golden_report() -> Report:
         analyzers=["node", "pod", "references", "service"],
         generated_at=GENERATED_AT,
         cluster_time=CLUSTER_TIME,
+        root_causes=[replace(c, explanation=c.root.explanation)
+                     for c in root_causes(findings, ClusterState({}, now=CLUSTER_TIME))],
     )
 
 
 def _without_version(text: str) -> str:
     return (text.replace(f'"toolVersion": "{__version__}"', '"toolVersion": "<version>"')
-            .replace(f"toolVersion: {__version__}\n", "toolVersion: <version>\n"))
+            .replace(f"toolVersion: {__version__}\n", "toolVersion: <version>\n")
+            .replace(f'Version": "{__version__}"', 'Version": "<version>"')
+            .replace(f'"version": "{__version__}"', '"version": "<version>"'))
 
 
 def test_every_output_format_has_a_renderer() -> None:

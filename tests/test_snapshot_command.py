@@ -18,6 +18,7 @@ from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.snapshot import (
     CAPTURED_AT,
+    DATA_SIZES,
     FETCH_ERRORS,
     LISTED_KINDS,
     SOURCE,
@@ -60,7 +61,8 @@ def test_snapshot_gives_the_same_findings_as_the_live_run(
 ) -> None:
     out = tmp_path / "cluster.yaml"
     taken = take_snapshot(run_cli, kubeconfig, out)
-    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json"])
+    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json",
+                    "--no-logs"])  # a snapshot holds no logs
     offline = run_cli(["analyze", "--snapshot", str(out), "-a", "all", "-o", "json"])
 
     assert findings_and_errors(offline) == findings_and_errors(live)
@@ -167,3 +169,36 @@ def test_snapshot_of_an_unreachable_cluster_is_exit_3(tmp_path: Path, run_cli: R
     assert result.code == 3
     assert len(result.stderr_lines) == 1 and "cannot reach" in result.stderr
     assert not out.exists()
+
+
+SETTINGS = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "checkout-settings", "namespace": "shop",
+                         "uid": "0f6c1a9e-5a3b-4f59-9e1d-2f0d8f3c6b11",
+                         "creationTimestamp": "2025-10-01T12:00:00Z",
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                                         '{"data":{"db_url":"postgres://checkout@db:5432"}}'}},
+            "data": {"db_url": "postgres://checkout@db:5432", "mode": "live"},
+            "binaryData": {"logo.png": "iVBORw0KGgo="}}
+
+
+def test_configmap_values_stay_out_unless_asked_for(
+    cluster: FakeApiServer, kubeconfig: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    cluster.add([SETTINGS])
+    out = tmp_path / "cluster.yaml"
+    take_snapshot(run_cli, kubeconfig, out)
+
+    assert "postgres://" not in out.read_text(encoding="utf-8")
+    saved = next(o for o in cluster_objects(out) if o["metadata"]["name"] == "checkout-settings")
+    assert saved["data"] == {"db_url": "", "mode": ""}
+    assert saved["binaryData"] == {"logo.png": ""}
+    assert json.loads(saved["metadata"]["annotations"][DATA_SIZES]) == {
+        "db_url": 27, "mode": 4, "logo.png": 8}
+    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json"])
+    offline = run_cli(["analyze", "--snapshot", str(out), "-a", "all", "-o", "json"])
+    assert findings_and_errors(offline) == findings_and_errors(live)
+
+    full = tmp_path / "full.yaml"
+    take_snapshot(run_cli, kubeconfig, full, "--include-configmap-data")
+    kept = next(o for o in cluster_objects(full) if o["metadata"]["name"] == "checkout-settings")
+    assert kept["data"] == SETTINGS["data"] and kept["binaryData"] == SETTINGS["binaryData"]

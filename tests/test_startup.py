@@ -9,7 +9,7 @@ import sys
 
 from tests.conftest import LIVE_CLUSTER
 
-HEAVY = ("kubernetes", "openai", "ollama")
+HEAVY = ("kubernetes", "openai", "ollama", "prometheus_client", "mcp")
 
 REPORT = (
     "import json, sys\n"

@@ -6,6 +6,7 @@ keeps the two equal, so the documentation can never drift from what the code rep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from k8sdoctor.analysis.registry import Analyzer
@@ -40,4 +41,38 @@ def analyzers_markdown(analyzers: Sequence[Analyzer]) -> str:
             "",
             analyzer.details,
         ]
+        if analyzer.spec_reasons:
+            reasons = ", ".join(f"``{r}``" for r in sorted(analyzer.spec_reasons))
+            lines += ["", f"On plain manifests (`--manifests`): {reasons}."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+_FAULT_BULLET = re.compile(r"^- (?P<head>``[A-Za-z][\w.-]*``(?:[^:(]*``[A-Za-z][\w.-]*``)*)")
+_REASON = re.compile(r"``([A-Za-z][\w.-]*)``")
+
+
+def fault_docs(analyzer: Analyzer) -> dict[str, str]:
+    """Each reason the analyzer's docstring lists (``- ``Reason`` (severity): text``), mapped to
+    its bullet as one line of text; a bullet naming several reasons (``A`` / ``B``) maps each."""
+    faults: dict[str, str] = {}
+    bullet: list[str] = []
+    reasons: list[str] = []
+
+    def close() -> None:
+        text = " ".join(" ".join(bullet).split())
+        for reason in reasons:
+            faults.setdefault(reason, text)
+
+    for line in analyzer.details.splitlines():
+        stripped = line.strip()
+        match = _FAULT_BULLET.match(stripped)
+        if match:
+            close()
+            bullet, reasons = [stripped[2:]], _REASON.findall(match.group("head"))
+        elif bullet and stripped and line.startswith(" "):
+            bullet.append(stripped)
+        else:
+            close()
+            bullet, reasons = [], []
+    close()
+    return faults

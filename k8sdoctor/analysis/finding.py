@@ -69,6 +69,12 @@ class Explanation:
     """The answer hit the max-tokens limit and may be cut short."""
     group: str = ""
     """Id of the group of findings that share this cause and this explanation."""
+    structured: bool = True
+    """False when the model never gave the structured answer and ``summary`` is its text as it
+    came (free text)."""
+    attempts: int = 1
+    """Calls it took: 2 when the first answer was invalid and the model was asked again; 0 when
+    it came from the cache."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +88,8 @@ class Explanation:
             "model": self.model,
             "cached": self.cached,
             "truncated": self.truncated,
+            "structured": self.structured,
+            "attempts": self.attempts,
         }
 
 
@@ -105,6 +113,9 @@ class Finding:
     analyzer: str = ""
     """Filled in by the engine from the analyzer's declaration."""
     explanation: Explanation | None = None
+    refers_to: ObjectRef | None = None
+    """The object at fault when it is not this one: the missing ConfigMap a pod reads, the
+    StorageClass a claim asks for. The cause graph makes it the root cause's object."""
 
     @classmethod
     def about(
@@ -117,6 +128,7 @@ class Finding:
         evidence: Iterable[str] = (),
         remediation: Iterable[str] = (),
         parent: ObjectRef | None = None,
+        refers_to: ObjectRef | None = None,
     ) -> Finding:
         """A finding on ``obj``, taking kind, apiVersion, namespace and name from it."""
         meta = obj.get("metadata") or {}
@@ -131,6 +143,7 @@ class Finding:
             evidence=tuple(evidence),
             remediation=tuple(remediation),
             parent=parent,
+            refers_to=refers_to,
         )
 
     @property
@@ -177,7 +190,7 @@ class RunError:
     """``fetch`` (a kind could not be listed), ``plugin`` (an analyzer would not load),
     ``analyzer`` (an analyzer raised) or ``explain`` (an LLM call failed)."""
     subject: str
-    """The kind, analyzer or finding group concerned."""
+    """The kind, analyzer or root cause concerned."""
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
 

@@ -35,6 +35,10 @@ class Analyzer:
     doc: str
     default: bool = True
     """Runs without ``-a``; optional analyzers run only when named (or with ``-a all``)."""
+    spec_reasons: frozenset[str] = frozenset()
+    """The reasons judged from an object's spec alone, kept on plain manifests (objects with
+    no status); every other finding needs what a cluster reports and is dropped there. An
+    analyzer with any runs on manifests by default."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -45,6 +49,7 @@ class Analyzer:
             raise ValueError(f"analyzer {self.name!r} declares no resource kinds")
         if not callable(self.analyze):
             raise ValueError(f"analyzer {self.name!r}: analyze is not callable")
+        object.__setattr__(self, "spec_reasons", frozenset(self.spec_reasons))
 
     @property
     def description(self) -> str:

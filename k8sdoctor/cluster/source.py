@@ -23,6 +23,14 @@ class FetchError:
 class LoadResult:
     state: ClusterState
     errors: tuple[FetchError, ...] = field(default=())
+    missing_namespaces: tuple[str, ...] = field(default=())
+    """Namespaces of ``-n`` that do not exist: worth a warning, as a typo would otherwise give
+    a silent, empty report."""
+    listing_inferred: bool = False
+    """The source could not tell which kinds it holds completely (a plain ``kubectl get``
+    file): a kind it lacks may still exist, and references to it go unchecked."""
+    manifests: bool = False
+    """The objects are plain manifests with no status (``helm template``): judged as specs."""
 
 
 class ClusterSource(Protocol):

@@ -17,7 +17,7 @@ class ExplainRequest:
     system: str
     """The system prompt."""
     prompt: str
-    """The user prompt: the finding group, with cluster text fenced as untrusted data."""
+    """The user prompt: the root cause, with cluster text fenced as untrusted data."""
     schema: Mapping[str, Any]
     """JSON Schema of the answer: ``{summary, rootCause, steps, commands, confidence}``."""
     max_tokens: int = 1024

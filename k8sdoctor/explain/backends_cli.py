@@ -119,3 +119,58 @@ def check(
     usable = status.reachable and status.model_available
     print(f"{label}: {'ok' if usable else 'not usable'}: {status.message}")
     raise typer.Exit(0 if usable else 1)
+
+
+@backends_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The name to give the backend, e.g. local, gpt.")],
+    backend_type: Annotated[
+        str, typer.Option("--type", metavar="TYPE", help="The backend type: ollama, openai, or "
+                          "one a plugin installs.")
+    ],
+    model: Annotated[str | None, typer.Option("--model", metavar="MODEL",
+                                              help="The model to ask.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", metavar="URL", help="The server's URL.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", metavar="VAR",
+                                 help="The environment variable holding the API key (default: "
+                                 "the type's own, e.g. OPENAI_API_KEY). Keys are never written "
+                                 "to the file.")
+    ] = None,
+    api_version: Annotated[
+        str | None, typer.Option("--api-version", metavar="DATE",
+                                 help="Azure OpenAI's dated api-version.")
+    ] = None,
+    make_default: Annotated[
+        bool, typer.Option("--default", help="Make it the default backend.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a backend of the same name.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a named backend to the config file (created, private, if it does not exist)."""
+    import os
+    from pathlib import Path
+
+    from k8sdoctor.errors import BadInputError
+    from k8sdoctor.explain.config import CONFIG_ENV_VAR
+    from k8sdoctor.explain.config_write import NewBackend, add_backend
+
+    types = _types()
+    if backend_type not in types:
+        raise BadInputError(f"unknown backend type {backend_type!r}; installed: "
+                            f"{', '.join(sorted(types))}")
+    explicit = config or ctx.obj or os.environ.get(CONFIG_ENV_VAR) or None
+    path = Path(explicit).expanduser() if explicit else default_config_path()
+    new = NewBackend(name=name, type=backend_type, model=model, base_url=base_url,
+                     api_key_env=api_key_env, api_version=api_version)
+    written = add_backend(path, new, make_default=make_default, replace=replace)
+    settings = resolve_settings(name, None, None, written, types=types)
+    default = " (default)" if (written.default_backend or DEFAULT_BACKEND) == name else ""
+    print(f"added {name}{default}: {settings.type}, {settings.model}, {settings.base_url}; "
+          f"key from {_key_column(settings, types[settings.type], written.backends[name])}")
+    print(f"config file: {path}", file=sys.stderr)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +82,8 @@ class ExplanationCache:
 
     def put(self, key: CacheKey, answer: Answer, model: str) -> None:
         """Store ``answer``; a cache that cannot be written is silently skipped."""
-        entry = {"format": ENTRY_FORMAT, "storedAt": self.clock(), "model": model,
-                 "answer": answer.to_dict()}
+        entry = {"format": ENTRY_FORMAT, "storedAt": self.clock(), "backend": key.backend,
+                 "model": model, "answer": answer.to_dict()}
         path = self._path(key)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
@@ -109,8 +110,82 @@ class ExplanationCache:
                 removed += path.suffix == ".json"
         return removed
 
+    def list_entries(self) -> list[CacheEntry]:
+        """Every stored entry, oldest first; damaged ones are listed with ``damaged`` set."""
+        try:
+            paths = [p for p in self.entries.iterdir() if p.suffix == ".json"]
+        except FileNotFoundError:
+            return []
+        now = self.clock()
+        listed: list[CacheEntry] = []
+        for path in paths:
+            try:
+                size = path.stat().st_size
+                entry = json.loads(path.read_text(encoding="utf-8"))
+                stored_at = float(entry["storedAt"])
+                listed.append(CacheEntry(
+                    key=path.stem, backend=str(entry.get("backend") or "?"),
+                    model=str(entry.get("model") or "?"), stored_at=stored_at, size=size,
+                    expired=not 0 <= now - stored_at <= self.ttl_seconds))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                listed.append(CacheEntry(key=path.stem, backend="?", model="?", stored_at=0.0,
+                                         size=_size(path), expired=True, damaged=True))
+        return sorted(listed, key=lambda e: (e.stored_at, e.key))
+
+    def stats(self) -> CacheStats:
+        entries = self.list_entries()
+        live = [e for e in entries if not e.expired]
+        return CacheStats(
+            directory=self.entries,
+            entries=len(entries),
+            expired=len(entries) - len(live),
+            damaged=sum(e.damaged for e in entries),
+            bytes=sum(e.size for e in entries),
+            oldest=min((e.stored_at for e in live), default=None),
+            newest=max((e.stored_at for e in live), default=None),
+            by_model=dict(Counter(f"{e.backend}/{e.model}" for e in live)),
+            ttl_seconds=self.ttl_seconds,
+        )
+
     def _path(self, key: CacheKey) -> Path:
         return self.entries / f"{key.digest()}.json"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What ``k8sdoctor cache list`` shows of one stored answer (never its text)."""
+
+    key: str
+    backend: str
+    model: str
+    stored_at: float
+    size: int
+    expired: bool
+    damaged: bool = False
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    directory: Path
+    entries: int
+    expired: int
+    """Entries past the TTL (or damaged): the next lookup removes them."""
+    damaged: int
+    bytes: int
+    oldest: float | None
+    newest: float | None
+    by_model: dict[str, int]
+    """Valid entries by ``backend/model``."""
+    ttl_seconds: float
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _private_dir(path: Path) -> None:

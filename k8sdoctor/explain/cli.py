@@ -8,6 +8,7 @@ silently ignored). Only typer is imported at module level, so ``--help`` stays f
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +17,7 @@ import typer
 from k8sdoctor.errors import BadInputError
 
 if TYPE_CHECKING:
+    from k8sdoctor.explain.cache import ExplanationCache
     from k8sdoctor.explain.session import ExplainFlags
 
 ExplainOpt = Annotated[
@@ -104,10 +106,54 @@ cache_app = typer.Typer(
 @cache_app.command("clear")
 def clear(config: ConfigOpt = None) -> None:
     """Remove every cached explanation."""
-    from k8sdoctor.explain.config import load_config
-    from k8sdoctor.explain.session import cache_for
-
-    cache = cache_for(load_config(config))
+    cache = _cache(config)
     removed = cache.clear()
     print(f"k8sdoctor: removed {removed} cached explanation{'s' if removed != 1 else ''} "
           f"from {cache.entries}", file=sys.stderr)
+
+
+def _cache(config: str | None) -> ExplanationCache:
+    from k8sdoctor.explain.config import load_config
+    from k8sdoctor.explain.session import cache_for
+
+    return cache_for(load_config(config))
+
+
+def _when(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:.1f}d" if seconds >= 86400 else f"{seconds / 3600:.1f}h"
+
+
+@cache_app.command("list")
+def list_cached(config: ConfigOpt = None) -> None:
+    """List the cached explanations: when each was stored, by which backend and model, its size
+    and whether it has expired (never the answer's text)."""
+    cache = _cache(config)
+    entries = cache.list_entries()
+    print("KEY               STORED               BACKEND/MODEL                     SIZE  STATE")
+    for entry in entries:
+        state = "damaged" if entry.damaged else "expired" if entry.expired else "valid"
+        stored = _when(entry.stored_at) if not entry.damaged else "-"
+        print(f"{entry.key[:16]}  {stored:<20} {entry.backend + '/' + entry.model:<32} "
+              f"{entry.size:>6}  {state}")
+    print(f"\n{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} in {cache.entries}",
+          file=sys.stderr)
+
+
+@cache_app.command("stats")
+def cache_stats(config: ConfigOpt = None) -> None:
+    """Count the cached explanations: valid and expired entries, bytes on disk, by model."""
+    stats = _cache(config).stats()
+    print(f"directory: {stats.directory}")
+    print(f"entries:   {stats.entries} ({stats.entries - stats.expired} valid, "
+          f"{stats.expired} expired{f', {stats.damaged} damaged' if stats.damaged else ''})")
+    print(f"size:      {stats.bytes} bytes")
+    print(f"ttl:       {_days(stats.ttl_seconds)}")
+    if stats.oldest is not None and stats.newest is not None:
+        print(f"oldest:    {_when(stats.oldest)}")
+        print(f"newest:    {_when(stats.newest)}")
+    for model, count in sorted(stats.by_model.items()):
+        print(f"model:     {model}: {count}")

@@ -1,6 +1,6 @@
-"""What the prompt says about one group: its objects, evidence, related findings and logs.
+"""What the prompt says about one root cause: its objects, evidence, related findings and logs.
 
-``group_context`` turns a ``FindingGroup`` into the plain data the explain template renders, with
+``group_context`` turns a ``RootCause`` into the plain data the explain template renders, with
 every piece of cluster text passed through secret redaction and cut to a sane length. With
 ``--with-logs``, the last lines of a crashed container's previous instance are read through a
 ``LogReader`` (the live source); a snapshot has no logs, and the prompt says so rather than
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from k8sdoctor.analysis.correlate import FindingGroup
 from k8sdoctor.analysis.finding import Finding
+from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.cluster.state import ClusterState
 from k8sdoctor.explain.redact import redact
 
@@ -64,10 +64,11 @@ def describe(finding: Finding) -> str:
 
 
 def group_context(
-    group: FindingGroup, logs: Sequence[LogExcerpt] = (), logs_note: str = NOT_REQUESTED
+    cause: RootCause, logs: Sequence[LogExcerpt] = (), logs_note: str = NOT_REQUESTED
 ) -> dict[str, Any]:
-    """The ``group`` variable of the explain template."""
-    first = group.representative
+    """The ``group`` variable of the explain template: the root finding, the objects it is seen
+    on, and its consequences."""
+    first = cause.root
     return {
         "analyzer": first.analyzer,
         "kind": first.kind,
@@ -77,10 +78,10 @@ def group_context(
         "message": _clean(first.message),
         "evidence": _lines(first.evidence),
         "remediation": [_clean(step) for step in first.remediation],
-        "objects": [describe(f) for f in group.causes[:MAX_OBJECTS]],
-        "more_objects": max(0, len(group.causes) - MAX_OBJECTS),
-        "total": len(group.findings),
-        "total_causes": len(group.causes),
+        "objects": [describe(f) for f in cause.causes[:MAX_OBJECTS]],
+        "more_objects": max(0, len(cause.causes) - MAX_OBJECTS),
+        "total": len(cause.findings),
+        "total_causes": len(cause.causes),
         "related": [
             {
                 "severity": f.severity.value,
@@ -89,7 +90,7 @@ def group_context(
                 "message": _clean(f.message),
                 "evidence": _lines(f.evidence, limit=8),
             }
-            for f in group.consequences[:MAX_RELATED]
+            for f in cause.consequences[:MAX_RELATED]
         ],
         "logs": [
             {"pod": log.pod, "container": log.container, "text": log.text,
@@ -101,14 +102,14 @@ def group_context(
 
 
 def collect_logs(
-    group: FindingGroup, state: ClusterState, reader: LogReader | None,
+    cause: RootCause, state: ClusterState, reader: LogReader | None,
     tail_lines: int = LOG_TAIL_LINES,
 ) -> tuple[list[LogExcerpt], str]:
-    """Logs of the first pod of ``group`` with a crashed container, and a note for the prompt
+    """Logs of the first pod of ``cause`` with a crashed container, and a note for the prompt
     when there are none."""
     if reader is None:
         return [], SNAPSHOT_HAS_NO_LOGS
-    for finding in group.causes:
+    for finding in cause.causes:
         if finding.kind != "Pod":
             continue
         pod = state.get("Pod", finding.namespace, finding.name)

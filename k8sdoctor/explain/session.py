@@ -134,7 +134,7 @@ def show_prompts(
     if session.stage is None:  # a plugin backend that cannot even be built
         assert session.error is not None
         raise BadInputError(session.error.message)
-    return render_prompts(session.stage.prepare(report.findings, state))
+    return render_prompts(session.stage.prepare(report, state))
 
 
 def _open(

@@ -4,7 +4,9 @@ Counts the calls made (an answer and its one retry on an invalid answer are two 
 backend's own retries on 429 and 5xx are counted apart), cache hits, failures, prompt and
 completion tokens as the server reported them, and latency (p50 and max). The totals go into the
 report's metadata as ``inference``, which the text report sums up in one line per backend and
-model. Safe to update from the stage's worker threads.
+model; ``inference.calls`` lists every call and cache hit on its own (the group it explained,
+latency, tokens, retries, whether the answer was valid), which is what ``k8sdoctor eval``
+aggregates. Safe to update from the stage's worker threads.
 """
 
 from __future__ import annotations
@@ -52,11 +54,22 @@ class InferenceStats:
         self.groups = groups
         self.anonymized = anonymized
         self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def record_call(self, backend: str, model: str, answer: BackendAnswer,
-                    latency_seconds: float) -> None:
+                    latency_seconds: float, *, group: str = "", valid: bool = True) -> None:
+        """One answer came back; ``valid`` when it was the structured answer asked for."""
         with self._lock:
+            self._calls.append({
+                "group": group, "backend": backend, "model": answer.model or model,
+                "outcome": "answer" if valid else "invalid", "cached": False,
+                "latencySeconds": round(latency_seconds, 3),
+                "promptTokens": answer.prompt_tokens,
+                "completionTokens": answer.completion_tokens,
+                "retries": answer.retries, "mode": answer.mode,
+                "truncated": answer.truncated,
+            })
             tally = self._tally(backend, model)
             tally.calls += 1
             tally.latencies.append(latency_seconds)
@@ -66,14 +79,19 @@ class InferenceStats:
             if answer.completion_tokens is not None:
                 tally.completion_tokens = (tally.completion_tokens or 0) + answer.completion_tokens
 
-    def record_cache_hit(self, backend: str, model: str) -> None:
+    def record_cache_hit(self, backend: str, model: str, *, group: str = "") -> None:
         with self._lock:
+            self._calls.append(_no_call(group, backend, model, "cached"))
             self._tally(backend, model).cache_hits += 1
 
     def record_failure(self, backend: str, model: str, *, called: bool,
-                       latency_seconds: float = 0.0) -> None:
+                       latency_seconds: float = 0.0, group: str = "") -> None:
         """A group left unexplained; ``called`` when a request was actually sent."""
         with self._lock:
+            entry = _no_call(group, backend, model, "failed" if called else "skipped")
+            if called:
+                entry["latencySeconds"] = round(latency_seconds, 3)
+            self._calls.append(entry)
             tally = self._tally(backend, model)
             tally.failures += 1
             if called:
@@ -95,7 +113,16 @@ class InferenceStats:
             "anonymized": self.anonymized,
             "backends": [tally.to_dict(backend, model)
                          for (backend, model), tally in sorted(self._tallies.items())],
+            "calls": [dict(call) for call in self._calls],
         }
 
     def _tally(self, backend: str, model: str) -> _Tally:
         return self._tallies.setdefault((backend, model), _Tally())
+
+
+def _no_call(group: str, backend: str, model: str, outcome: str) -> dict[str, Any]:
+    """A call entry for a cache hit (``cached``), a failed call (``failed``) or a group not sent
+    because the backend had already proved unavailable (``skipped``)."""
+    return {"group": group, "backend": backend, "model": model, "outcome": outcome,
+            "cached": outcome == "cached", "latencySeconds": None, "promptTokens": None,
+            "completionTokens": None, "retries": 0, "mode": None, "truncated": False}

@@ -20,7 +20,8 @@ from k8sdoctor.report.model import Report
 @dataclass(frozen=True)
 class RenderOptions:
     color: bool = False
-    width: int = 80
+    width: int | None = 80
+    """Columns to wrap text at; None: do not wrap (stdout is not a terminal)."""
     fail_on: Severity | None = None
     """The severity that fails the run (``--fail-on``), for formats that mark pass and fail."""
 
@@ -31,6 +32,7 @@ class OutputFormat(str, Enum):
     YAML = "yaml"
     MARKDOWN = "markdown"
     JUNIT = "junit"
+    SARIF = "sarif"
 
 
 def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
@@ -54,6 +56,11 @@ def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
         from k8sdoctor.report import junit
 
         return junit.render
+    if fmt is OutputFormat.SARIF:
+        from k8sdoctor.analysis.registry import discover
+        from k8sdoctor.report import sarif
+
+        return lambda report, options: sarif.render(report, options, discover()[0])
     raise ValueError(f"no renderer for {fmt}")
 
 

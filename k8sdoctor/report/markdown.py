@@ -73,6 +73,10 @@ def _details(finding: Finding) -> list[str]:
         if explanation.root_cause:
             lines += ["", f"Root cause: {_inline(explanation.root_cause)}"]
         lines += [f"- {_inline(step)}" for step in explanation.steps]
+        if not explanation.structured:
+            lines += ["", "_Free text: the model never gave the structured answer._"]
+        elif explanation.attempts > 1:
+            lines += ["", "_Answered on the second try (the first answer was invalid)._"]
     lines += ["", "</details>"]
     return lines
 

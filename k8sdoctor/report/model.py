@@ -9,7 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from k8sdoctor import __version__
+from k8sdoctor.analysis.coverage import NotChecked
 from k8sdoctor.analysis.finding import Finding, RunError, Severity
+from k8sdoctor.analysis.rootcause import RootCause
+from k8sdoctor.analysis.score import HealthScore
 
 API_VERSION = "k8sdoctor/v1"
 
@@ -26,6 +29,15 @@ class Report:
     """The state's "now": the capture time for a snapshot."""
     extra_metadata: Mapping[str, Any] = field(default_factory=dict)
     """Added by later stages, e.g. the explain stage's inference statistics."""
+    root_causes: Sequence[RootCause] = ()
+    """The findings partitioned into ranked root causes (``analysis.causes``), rank 1 first."""
+    health: HealthScore | None = None
+    """The health score per namespace and for the cluster (``analysis/score.py``)."""
+    not_checked: Sequence[NotChecked] = ()
+    """References a partial input could not check (a kind the file lacks); the ``fetch``
+    errors sum them up per kind."""
+    manifests: bool = False
+    """The input was plain manifests, judged as specs: status-based checks were skipped."""
 
     @property
     def healthy(self) -> bool:
@@ -49,22 +61,32 @@ class Report:
             "source": self.source,
             "analyzers": list(self.analyzers),
         }
-        if self.cluster_time is not None:
+        if self.cluster_time is not None and not self.manifests:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
+        if self.manifests:
+            metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)
-        return {
+        summary: dict[str, Any] = {
+            "status": "Healthy" if self.healthy else "ProblemsDetected",
+            "findings": len(self.findings),
+            "rootCauses": len(self.root_causes),
+            "bySeverity": self.count_by_severity(),
+            "complete": not self.incomplete,
+        }
+        if self.health is not None:
+            summary["healthScore"] = self.health.to_dict()
+        document = {
             "apiVersion": API_VERSION,
             "kind": "Report",
             "metadata": metadata,
-            "summary": {
-                "status": "Healthy" if self.healthy else "ProblemsDetected",
-                "findings": len(self.findings),
-                "bySeverity": self.count_by_severity(),
-                "complete": not self.incomplete,
-            },
+            "summary": summary,
+            "rootCauses": [c.to_dict() for c in self.root_causes],
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
         }
+        if self.not_checked:
+            document["notChecked"] = [n.to_dict() for n in self.not_checked]
+        return document
 
 
 def _rfc3339(moment: datetime) -> str:

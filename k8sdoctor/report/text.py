@@ -19,6 +19,9 @@ from k8sdoctor.analysis.finding import Explanation, Finding, RunError, Severity
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
 
+UNWRAPPED_WIDTH = 100_000
+"""The console width when the report must not be wrapped (``RenderOptions.width`` None)."""
+
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.ERROR: "bold red",
@@ -37,7 +40,7 @@ def render(report: Report, options: RenderOptions) -> str:
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=options.width,
+        width=options.width or UNWRAPPED_WIDTH,
         force_terminal=options.color,
         no_color=not options.color,
         color_system="standard" if options.color else None,
@@ -61,6 +64,9 @@ def render(report: Report, options: RenderOptions) -> str:
         for error in errors:
             _print_wrapped(console, f"{error.stage} {error.subject}: {error.message}", 2,
                            bullet="! ", bullet_style="yellow")
+        if title == "Not checked" and report.not_checked:
+            _print_list(console, "references not checked", [str(n) for n in report.not_checked],
+                        "· ", "dim", indent=2)
     console.print()
     console.print(_summary(report))
     for line in _inference_lines(report):
@@ -71,7 +77,10 @@ def render(report: Report, options: RenderOptions) -> str:
 def _header(report: Report) -> Text:
     header = Text("k8sdoctor", style="bold")
     header.append(f" · {report.source}")
-    if report.cluster_time is not None:
+    if report.manifests:
+        header.append(" · plain manifests, judged as specs (status-based checks skipped)",
+                      style="dim")
+    elif report.cluster_time is not None:
         header.append(f" · as of {report.cluster_time:%Y-%m-%d %H:%M} UTC", style="dim")
     return header
 
@@ -153,6 +162,10 @@ def _print_explanation(
         notes.append(f"confidence: {explanation.confidence}")
     if explanation.truncated:
         notes.append("the answer was cut at the length limit")
+    if not explanation.structured:
+        notes.append("free text: the model never gave the structured answer")
+    elif explanation.attempts > 1:
+        notes.append("answered on the second try (the first answer was invalid)")
     if notes:
         console.print(Text(" " * 8 + "; ".join(notes), style="dim"))
 
@@ -199,6 +212,8 @@ def _summary(report: Report) -> Text:
             if index:
                 summary.append(", ")
             summary.append(f"{count} {severity}", style=SEVERITY_STYLE[Severity(severity)])
+    if report.health is not None and report.health.cluster is not None:
+        summary.append(f"; health {report.health.cluster.score}/100")
     if unchecked := len(_data_errors(report)):
         summary.append(f"; {unchecked} part{'s' if unchecked != 1 else ''} not checked",
                        style="yellow")

@@ -35,7 +35,9 @@ def test_templates_and_data_are_package_data() -> None:
     shipped = {
         "prompts": patterns["k8sdoctor.prompts"],
         "k8sdoctor/data": patterns["k8sdoctor.data"],
+        "k8sdoctor/data/scenarios": patterns["k8sdoctor.data"],
         "k8sdoctor/report": patterns["k8sdoctor.report"],
+        "k8sdoctor/eval": patterns["k8sdoctor.eval"],
     }
     for directory, globs in shipped.items():
         files = [p for p in (ROOT / directory).iterdir()

@@ -186,7 +186,7 @@ def test_a_refused_connection_is_one_line_and_changes_nothing(capsys) -> None:
     warnings = [line for line in err.splitlines() if line.startswith("k8sdoctor: warning:")]
     assert len(warnings) == 1
     assert closed in warnings[0] and "ollama serve" in warnings[0]
-    assert "(3 of 3 finding groups not explained)" in warnings[0]
+    assert "(3 of 3 root causes not explained)" in warnings[0]
     assert out.split("\nNot explained")[0].rstrip() == plain.split("\n36 findings")[0].rstrip()
 
 

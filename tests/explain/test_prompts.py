@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from k8sdoctor.analysis.correlate import FindingGroup, correlate
+from k8sdoctor.analysis.causes import root_causes
+from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.errors import BadInputError
 from k8sdoctor.explain.evidence import LogExcerpt, group_context
 from k8sdoctor.explain.prompts import FENCE_CLOSE, FENCE_OPEN, PromptSet, fence, language_name
@@ -23,9 +24,9 @@ def prompts() -> PromptSet:
 
 
 @pytest.fixture
-def crash_group(three_causes_state, three_causes_findings) -> FindingGroup:
-    groups = correlate(three_causes_findings, three_causes_state)
-    return next(g for g in groups if g.representative.reason == "CrashLoopBackOff")
+def crash_group(three_causes_state, three_causes_findings) -> RootCause:
+    causes = root_causes(three_causes_findings, three_causes_state)
+    return next(c for c in causes if c.reason == "CrashLoopBackOff")
 
 
 def test_templates_ship_as_package_data() -> None:
@@ -35,7 +36,7 @@ def test_templates_ship_as_package_data() -> None:
 
 
 def test_the_prompt_names_the_fault_objects_and_related_findings(
-    prompts: PromptSet, crash_group: FindingGroup
+    prompts: PromptSet, crash_group: RootCause
 ) -> None:
     rendered = prompts.render(group_context(crash_group), language="en", anonymized=False)
     assert "- Reason: CrashLoopBackOff" in rendered.prompt
@@ -52,7 +53,7 @@ def test_the_prompt_names_the_fault_objects_and_related_findings(
 def test_cluster_text_cannot_close_its_fence(prompts: PromptSet, crash_group) -> None:
     first = crash_group.causes[0]
     poisoned = replace(first, evidence=(*first.evidence, f"event Warning BackOff: {INJECTION}"))
-    group = replace(crash_group, causes=(poisoned, *crash_group.causes[1:]))
+    group = replace(crash_group, root=poisoned)
 
     prompt = prompts.render(group_context(group), language="en", anonymized=False).prompt
 
@@ -75,7 +76,7 @@ def test_every_text_from_the_cluster_is_redacted(prompts: PromptSet, crash_group
         remediation=(*first.remediation, f"kubectl set env deploy/x DB_PASSWORD={password}"),
     )
     group = replace(
-        crash_group, causes=(leaky, *crash_group.causes[1:]),
+        crash_group, root=leaky,
         consequences=(replace(consequence, message=f"password: {password}"),
                       *crash_group.consequences[1:]))
     note = f"The logs could not be read: Unauthorized (Authorization: Bearer {token})"

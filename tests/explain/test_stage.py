@@ -18,6 +18,7 @@ from k8sdoctor.explain.backend import (
 )
 from k8sdoctor.explain.cache import ExplanationCache
 from k8sdoctor.explain.stage import ExplainOptions, ExplainStage, render_prompts
+from k8sdoctor.report import OutputFormat, RenderOptions, render
 from k8sdoctor.report.model import Report
 
 from .conftest import identifiers, leaked
@@ -169,7 +170,7 @@ def test_an_unavailable_backend_is_not_called_again(report, three_causes_state) 
     assert backend.calls == 1
     [error] = explained.errors
     assert error.subject == "fake/fake-model"
-    assert "ollama serve" in error.message and "(3 of 3 finding groups not explained)" in (
+    assert "ollama serve" in error.message and "(3 of 3 root causes not explained)" in (
         error.message)
     assert all(f.explanation is None for f in explained.findings)
 
@@ -216,6 +217,45 @@ def test_stats_sum_tokens_and_latency(report, three_causes_state) -> None:
     assert entry["latencySeconds"] == {"p50": 0.5, "max": 0.5}
 
 
+
+def test_every_call_is_listed_with_its_group_and_figures(
+    report, three_causes_state, tmp_path
+) -> None:
+    backend = FakeBackend(replies=[text_reply("Sure! The pod crashes.")])
+    stage = _stage(backend, tmp_path, concurrency=1)
+    explained = stage.run(report, three_causes_state)
+    calls = explained.to_dict()["metadata"]["inference"]["calls"]
+    groups = {f.explanation.group for f in explained.findings if f.explanation}
+
+    assert [c["outcome"] for c in calls] == ["invalid", "answer", "answer", "answer"]
+    assert calls[0]["group"] == calls[1]["group"] and {c["group"] for c in calls} == groups
+    assert calls[1]["promptTokens"] == len(backend.requests[1].prompt) // 4
+    assert all(c["mode"] == "json_schema" for c in calls[1:]) and calls[0]["mode"] == "text"
+    retried = [f.explanation for f in explained.findings
+               if f.explanation and f.explanation.group == calls[0]["group"]]
+    assert retried[0].attempts == 2 and retried[0].structured
+    assert {f.explanation.attempts for f in explained.findings
+            if f.explanation and f.explanation.group != calls[0]["group"]} == {1}
+
+    again = stage.run(report, three_causes_state)
+    hits = again.to_dict()["metadata"]["inference"]["calls"]
+    assert [c["outcome"] for c in hits] == ["cached"] * 3
+    assert all(f.explanation.cached and f.explanation.attempts == 0
+               for f in again.findings if f.explanation)
+
+
+def test_a_free_text_explanation_says_so(report, three_causes_state) -> None:
+    backend = FakeBackend(replies=[text_reply("It is broken."), text_reply("Still broken.")])
+    explained = _stage(backend, concurrency=1).run(report, three_causes_state)
+    fallen = [f.explanation for f in explained.findings
+              if f.explanation and not f.explanation.structured]
+    assert fallen and fallen[0].summary == "Still broken." and fallen[0].attempts == 2
+    text = render(explained, OutputFormat.TEXT, RenderOptions(color=False, width=100))
+    assert "free text: the model never gave the structured answer" in text
+    markdown = render(explained, OutputFormat.MARKDOWN, RenderOptions())
+    assert "Free text: the model never gave the structured answer" in markdown
+
+
 class Logs:
     """A log source (what the live source offers) with a secret in its output."""
 
@@ -256,7 +296,7 @@ def test_with_logs_on_a_snapshot_says_there_are_none(report, three_causes_state)
 
 def test_show_prompt_renders_exactly_what_is_sent(report, three_causes_state) -> None:
     stage = _stage(FakeBackend(hosted=True))
-    calls = stage.prepare(report.findings, three_causes_state)
+    calls = stage.prepare(report, three_causes_state)
     shown = render_prompts(calls)
     assert shown.count("===== request ") == 3
     for call in calls:
