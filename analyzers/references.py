@@ -134,7 +134,7 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
             yield from _check_pod(state, pod, references, verdicts)
     yield from _unused_configmaps(state, pods)
     for configmap in state.objects("ConfigMap"):
-        yield from _check_contents(configmap)
+        yield from _check_contents(state, configmap)
 
 
 # -- missing references -------------------------------------------------------------------------
@@ -325,7 +325,21 @@ def _unused_configmaps(
         )
 
 
-def _check_contents(configmap: Mapping[str, Any]) -> Iterator[Finding]:
+def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any]) -> None:
+    """Remove from ``left`` the ConfigMaps ``spec`` references or its containers name."""
+    left.difference_update(r.name for r in references if r.kind == "ConfigMap")
+    if not left:
+        return
+    for text in _container_texts(spec):
+        named = [name for name in left if name in text]
+        if named:
+            words = set(_WORD.findall(text))
+            left.difference_update(name for name in named if name in words)
+            if not left:
+                return
+
+
+def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterator[Finding]:
     meta = configmap["metadata"]
     name, ns = meta["name"], ns_flag(meta.get("namespace"))
     data, binary = configmap.get("data") or {}, configmap.get("binaryData") or {}
@@ -366,20 +380,6 @@ def _recorded_size(meta: Mapping[str, Any]) -> int | None:
 def _decoded_length(base64_text: str) -> int:
     text = base64_text.strip()
     return len(text) * 3 // 4 - text[-2:].count("=")
-
-
-def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any]) -> None:
-    """Remove from ``left`` the ConfigMaps ``spec`` references or its containers name."""
-    left.difference_update(r.name for r in references if r.kind == "ConfigMap")
-    if not left:
-        return
-    for text in _container_texts(spec):
-        named = [name for name in left if name in text]
-        if named:
-            words = set(_WORD.findall(text))
-            left.difference_update(name for name in named if name in words)
-            if not left:
-                return
 
 
 def _managed(configmap: Mapping[str, Any]) -> bool:
