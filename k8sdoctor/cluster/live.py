@@ -93,6 +93,9 @@ class LiveSource:
         self.server_version: str | None = None
         """The server's ``gitVersion``, once ``load`` has run."""
         self._lock = threading.Lock()
+        self._logs_read: dict[tuple[str, str, str, bool], tuple[int, list[str]]] = {}
+        """Log tails already read, with how many lines were asked for: the crash evidence and
+        the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
         self._server = ""
         self._label = ""
@@ -163,6 +166,10 @@ class LiveSource:
         previous run, pod gone, forbidden), and with the reason when the cluster cannot be
         reached: missing logs make an explanation poorer, they never end a run.
         """
+        key = (namespace, pod, container, previous)
+        read = self._logs_read.get(key)
+        if read is not None and read[0] >= lines:
+            return read[1][-lines:] if lines else []
         query: list[tuple[str, str | int]] = [("container", container), ("tailLines", lines)]
         if previous:
             query.append(("previous", "true"))
@@ -175,7 +182,9 @@ class LiveSource:
             raise LogsUnavailableError(str(err)) from None
         except ClusterUnreachableError as err:
             raise LogsUnavailableError(str(err)) from None
-        return body.decode("utf-8", errors="replace").splitlines()
+        tail = body.decode("utf-8", errors="replace").splitlines()
+        self._logs_read[key] = (lines, tail)
+        return tail
 
     def close(self) -> None:
         with self._lock:
@@ -428,7 +437,9 @@ class LiveSource:
         except urllib3.exceptions.HTTPError as err:
             waited = time.monotonic() - started
             by_deadline = self._deadline is not None and time.monotonic() >= self._deadline - 0.05
-            unanswered = request_unanswered(err, path, waited, by_deadline)
+            # with no hidden retry, a read that timed out waited exactly its read timeout
+            unanswered = request_unanswered(err, path, timeout[1] if timeout else waited,
+                                            by_deadline)
             if unanswered is not None:
                 raise unanswered from None  # costs only this request's List
             raise self._unreachable(*connection_problem(err, waited)) from None
@@ -472,18 +483,19 @@ class LiveSource:
 
 
 def _as_object(kind: ResourceKind, item: Any) -> Any:
-    """A list item as a whole object: ``apiVersion`` and ``kind`` first (lists leave them out),
-    no ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
-    shape is returned as it is, for ``admit`` to name what is wrong with it."""
+    """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
+    ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
+    shape is returned as it is, for ``admit`` to name what is wrong with it.
+
+    The items come fresh from the parser and nothing else holds them, so they are completed in
+    place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
+    writes them first again)."""
     if not isinstance(item, dict):
         return item
-    obj: K8sObject = {"apiVersion": kind.api_version, "kind": kind.kind}
     metadata = item.get("metadata")
     if isinstance(metadata, dict):
-        metadata = dict(metadata)
         metadata.pop("managedFields", None)
         if kind.metadata_only:
             return metadata_view(kind, metadata)
-    obj.update(item)
-    obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
-    return obj
+    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
+    return item

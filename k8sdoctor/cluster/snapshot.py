@@ -287,12 +287,19 @@ def _items(document: Any, where: str) -> Iterator[tuple[Any, str]]:
         raise BadInputError(f"snapshot {where}: the {kind}'s items are not a list")
     for index, item in enumerate(items):
         if isinstance(item, Mapping):
-            item = dict(item)
+            # freshly parsed and ours: completed in place, not copied
+            if type(item) is not dict:
+                item = dict(item)
             if item_kind:
                 item.setdefault("kind", item_kind)
             if item_api_version:
                 item.setdefault("apiVersion", item_api_version)
-        yield from _items(item, f"{where} item {index}")
+            own = item.get("kind")
+            if isinstance(own, str) and (own == "List" or (own.endswith("List")
+                                                           and "items" in item)):
+                yield from _items(item, f"{where} item {index}")
+                continue
+        yield item, f"{where} item {index}"
 
 
 def _admitted(obj: Any, origin: str, dropped: list[Rejected]) -> K8sObject | None:
@@ -372,7 +379,8 @@ def snapshot_document(result: LoadResult, *, source: str,
     values) and their sizes are recorded, which is all the analyzers read, so the file can be
     attached to a ticket without the configuration it would otherwise carry."""
     state = result.state
-    items = [obj if include_configmap_data or kind != "ConfigMap" else configmap_without_data(obj)
+    items = [_kubectl_order(obj if include_configmap_data or kind != "ConfigMap"
+                            else configmap_without_data(obj))
              for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
@@ -422,6 +430,12 @@ def _decoded_size(encoded: Any) -> int:
         return len(base64.b64decode(str(encoded or ""), validate=False))
     except (binascii.Error, ValueError):
         return len(str(encoded)) * 3 // 4
+
+
+def _kubectl_order(obj: K8sObject) -> K8sObject:
+    """``obj`` with ``apiVersion`` and ``kind`` first, as kubectl prints objects."""
+    head = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
+    return {**head, **obj}
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -57,6 +57,8 @@ class Fault:
     delay: float = 0.0
     times: int | None = None
     """How many requests it hits; None for all."""
+    details: Mapping[str, str] | None = None
+    """The ``Status`` details (kube-apiserver names the resource in a 403's)."""
     body: bytes | None = None
     """Answer with this body as it is (status 200 unless ``status`` says otherwise)."""
     content_type: str = "application/json"
@@ -141,8 +143,11 @@ class FakeApiServer:
 
     def forbid(self, kind: str, namespace: str | None = None) -> None:
         """RBAC denies listing ``kind`` (all namespaces, or in ``namespace``)."""
-        self.inject(KNOWN_KINDS[kind].list_path(namespace), 403,
-                    wire.forbidden_message(kind, namespace), "Forbidden")
+        resource = KNOWN_KINDS[kind]
+        details = {"group": resource.group} if resource.group else {}
+        self.inject(resource.list_path(namespace), 403,
+                    wire.forbidden_message(kind, namespace), "Forbidden",
+                    details={**details, "kind": resource.plural})
 
     # -- what was asked -------------------------------------------------------------------------
 
@@ -369,13 +374,14 @@ class FakeApiServer:
                 return fault.status or 200, fault.content_type, fault.body
             if fault.status is not None:
                 return _json(fault.status, wire.status_body(fault.status, fault.reason,
-                                                       fault.message))
+                                                            fault.message, fault.details))
         return self._respond(path, query, accept)
 
 
 def _json(status: int, document: Any, content_type: str = "application/json"
           ) -> tuple[int, str, bytes]:
-    return status, content_type, json.dumps(document, separators=(",", ":")).encode()
+    # kube-apiserver's JSON encoder ends every document with a newline.
+    return status, content_type, json.dumps(document, separators=(",", ":")).encode() + b"\n"
 
 
 class _Server(ThreadingHTTPServer):
