@@ -40,8 +40,7 @@ def _leaky_demo(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("fmt", [f.value for f in OutputFormat])
 def test_every_format_redacts_by_default(run_cli: RunCli, tmp_path: Path, fmt: str) -> None:
     path = _leaky_demo(tmp_path)
-    # the default text shows root causes only; --details shows the pod's own message
-    details = ["--details"] if fmt == "text" else []
+    details = ["--details"] if fmt == "text" else []  # the text summary names no evidence
     result = run_cli(["analyze", "--snapshot", str(path), "-o", fmt, *details])
     assert result.code == 0, result.stderr
     assert PASSWORD not in result.stdout and TOKEN not in result.stdout
@@ -49,7 +48,7 @@ def test_every_format_redacts_by_default(run_cli: RunCli, tmp_path: Path, fmt: s
     shown = result.stdout.replace("\\", "").replace("\n      ", " ")  # markdown escapes
     assert "password=[REDACTED:secret]" in shown
 
-    raw = run_cli(["analyze", "--snapshot", str(path), "-o", fmt, *details, "--no-redact"])
+    raw = run_cli(["analyze", "--snapshot", str(path), "-o", fmt, "--no-redact", *details])
     assert PASSWORD in raw.stdout.replace("\n", "").replace(" ", "")
 
 
