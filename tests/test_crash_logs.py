@@ -50,7 +50,7 @@ def test_the_previous_log_tail_is_in_the_evidence(cluster: FakeApiServer, kubeco
     assert len(log_requests) == 1  # one pod per workload
     assert log_requests[0].method == "GET"
     assert log_requests[0].query["previous"] == ["true"]
-    assert log_requests[0].query["tailLines"] == ["20"]
+    assert log_requests[0].query["tailLines"] == ["50"]  # 20 are kept
 
 
 def test_no_logs_reads_none(cluster: FakeApiServer, kubeconfig: Path, run_cli: RunCli) -> None:

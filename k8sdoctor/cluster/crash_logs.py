@@ -21,6 +21,9 @@ from k8sdoctor.explain.redact import redact
 
 MAX_PODS = 10
 TAIL_LINES = 20
+READ_LINES = 50
+"""Lines asked of the server: more than are kept, so that blank lines do not eat the tail and
+the explain stage's ``--with-logs`` (40 lines) is answered from the same read."""
 MAX_LINE_CHARS = 300
 CRASH_REASONS = {"CrashLoopBackOff": True, "InitCrashLoopBackOff": True, "OOMKilled": False,
                  "InitOOMKilled": False, "TerminatedWithError": False, "InitError": False}
@@ -82,7 +85,7 @@ def _log_lines(reader: ContainerLogReader, finding: Finding, container: str,
     which = "previous log" if previous else "log"
     try:
         lines = reader.container_logs(finding.namespace or "", finding.name, container,
-                                      previous=previous, lines=TAIL_LINES)
+                                      previous=previous, lines=READ_LINES)
     except Exception as err:  # a log that cannot be read costs only its lines
         return [f"container {container} {which}: log not readable: {err}"]
     kept = [line for line in lines if line.strip()][-TAIL_LINES:]

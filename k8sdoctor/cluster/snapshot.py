@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import manifests, server_time
 from k8sdoctor.cluster.fetch_problems import one_line
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
@@ -142,7 +142,10 @@ def load_documents(
         errors.append(_nothing_to_check(source, held_kinds))
     missing = _missing_namespaces(objects, scope)
     _apply_scope(objects, scope)
-    now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+    newest = newest_timestamp(o for items in objects.values() for o in items)
+    now = captured_at or newest
+    clock_source = (server_time.CAPTURED_AT if captured_at else
+                    server_time.NEWEST_OBJECT if newest else server_time.LOCAL_CLOCK)
     state = ClusterState(
         objects,
         now=now or datetime.now(timezone.utc),
@@ -152,7 +155,7 @@ def load_documents(
         partly_read=[(r.kind, r.namespace) for r in dropped],
     )
     return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests,
-                      missing_namespaces=missing)
+                      missing_namespaces=missing, clock_source=clock_source)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:
@@ -326,7 +329,7 @@ def _missing_namespaces(objects: Mapping[str, list[K8sObject]], scope: Scope) ->
 
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
     """Keep what a live run with the same ``-n`` and ``-l`` would have listed."""
-    if not scope.namespace and not scope.selector:
+    if not scope.namespaces and not scope.selector:
         return
     try:
         requirements = parse_selector(scope.selector) if scope.selector else ()
@@ -376,8 +379,8 @@ def snapshot_document(result: LoadResult, *, source: str,
     values) and their sizes are recorded, which is all the analyzers read, so the file can be
     attached to a ticket without the configuration it would otherwise carry."""
     state = result.state
-    items = [_kubectl_order(obj) if include_configmap_data or kind != "ConfigMap"
-             else configmap_without_data(obj)
+    items = [_kubectl_order(obj if include_configmap_data or kind != "ConfigMap"
+                            else configmap_without_data(obj))
              for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
@@ -414,7 +417,7 @@ def configmap_without_data(configmap: Mapping[str, Any]) -> dict[str, Any]:
     metadata["annotations"] = annotations
     if not annotations:
         del metadata["annotations"]
-    stripped = {**_kubectl_order(configmap), "metadata": metadata}
+    stripped = {**configmap, "metadata": metadata}
     if "data" in configmap:
         stripped["data"] = dict.fromkeys(data, "")
     if "binaryData" in configmap:
@@ -430,8 +433,7 @@ def _decoded_size(encoded: Any) -> int:
 
 
 def _kubectl_order(obj: K8sObject) -> K8sObject:
-    """``obj`` with ``apiVersion`` and ``kind`` first, as kubectl prints objects (live List
-    items get them last)."""
+    """``obj`` with ``apiVersion`` and ``kind`` first, as kubectl prints objects."""
     head = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
     return {**head, **obj}
 
