@@ -105,6 +105,44 @@ def describe(obj: Mapping[str, Any]) -> str:
 
 
 def _check_fields(value: dict[str, Any], shape: dict[str, Spec], path: str) -> None:
+    try:
+        _fields(value, shape)
+    except _Misfit as misfit:
+        raise ShapeError(_joined(path, misfit.where), misfit.problem) from None
+
+
+class _Misfit(Exception):
+    """A ``ShapeError`` on its way out, gathering the steps of its path as it leaves each level,
+    so no path is formatted for the millions of fields that fit."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.steps: list[tuple[str, bool]] = []
+        """Innermost first: (key, False) or (list index, True)."""
+
+    def at(self, key: str) -> _Misfit:
+        self.steps.append((key, False))
+        return self
+
+    def at_index(self, index: int) -> _Misfit:
+        self.steps.append((f"[{index}]", True))
+        return self
+
+    @property
+    def where(self) -> str:
+        """``spec.containers[0].image``."""
+        path = ""
+        for step, is_index in reversed(self.steps):
+            path += step if is_index or not path else f".{step}"
+        return path
+
+
+def _joined(head: str, rest: str) -> str:
+    return f"{head}.{rest}" if head and rest else head or rest
+
+
+def _fields(value: dict[str, Any], shape: dict[str, Spec]) -> None:
     # walk the smaller of the two: a pod spec sets a dozen of the fields its shape names
     nulls = []
     for key in (value if len(value) < len(shape) else shape):
@@ -114,35 +152,52 @@ def _check_fields(value: dict[str, Any], shape: dict[str, Spec], path: str) -> N
         item = value.get(key)
         if item is None:
             nulls.append(key)
+        elif type(spec) is tuple:  # the commonest case, without a call
+            if type(item) not in spec:
+                raise _Misfit(_expected(item, _leaf_name(spec))).at(key)
         else:
-            _check(item, spec, f"{path}.{key}" if path else key)
+            try:
+                _check(item, spec)
+            except _Misfit as misfit:
+                raise misfit.at(key) from None
     for key in nulls:
         value.pop(key, None)
 
 
-def _check(value: Any, spec: Spec, path: str) -> None:
+def _check(value: Any, spec: Spec) -> None:
     if type(spec) is tuple:
         if type(value) not in spec:
-            raise ShapeError(path, _expected(value, _leaf_name(spec)))
+            raise _Misfit(_expected(value, _leaf_name(spec)))
     elif type(spec) is dict:
         if type(value) is not dict:
-            raise ShapeError(path, _expected(value, "a mapping"))
+            raise _Misfit(_expected(value, "a mapping"))
         if spec:
-            _check_fields(value, spec, path)
+            _fields(value, spec)
     elif type(spec) is ListOf:
         if type(value) is not list:
-            raise ShapeError(path, _expected(value, "a list"))
+            raise _Misfit(_expected(value, "a list"))
         for index, item in enumerate(value):
             if item is None:
-                raise ShapeError(f"{path}[{index}]", "is null")
-            _check(item, spec.item, f"{path}[{index}]")
+                raise _Misfit("is null").at_index(index)
+            try:
+                _check(item, spec.item)
+            except _Misfit as misfit:
+                raise misfit.at_index(index) from None
     else:
         if type(value) is not dict:
-            raise ShapeError(path, _expected(value, "a mapping"))
+            raise _Misfit(_expected(value, "a mapping"))
+        inner = spec.value
         for key, item in value.items():
             if type(key) is not str:
-                raise ShapeError(path, f"has a key {_short(repr(key))}, not a string")
-            _check(item, spec.value, f"{path}.{key}")
+                raise _Misfit(f"has a key {_short(repr(key))}, not a string")
+            if type(inner) is tuple:
+                if type(item) not in inner:
+                    raise _Misfit(_expected(item, _leaf_name(inner))).at(key)
+                continue
+            try:
+                _check(item, inner)
+            except _Misfit as misfit:
+                raise misfit.at(key) from None
 
 
 def _leaf_name(spec: Leaf) -> str:
