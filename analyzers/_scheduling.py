@@ -137,6 +137,8 @@ class _Subject:
     workload: str
     """Where the pod spec is changed, e.g. "the pod template of Deployment web"."""
     nodes: tuple[Mapping[str, Any], ...]
+    volumes: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """``(claim name, PersistentVolume)`` for the pod's bound claims."""
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -146,13 +148,16 @@ class _Subject:
 def advice(
     failure: SchedulingFailure, pod: Mapping[str, Any], workload: str,
     nodes: Iterable[Mapping[str, Any]] = (),
+    volumes: Iterable[tuple[str, Mapping[str, Any]]] = (),
 ) -> tuple[list[str], list[str]]:
     """Evidence lines (one per cause, with the pod's own figures) and remediation steps.
 
     ``workload`` says where the pod spec is changed, e.g. "the pod template of Deployment web";
-    ``nodes`` are the cluster's Nodes, read for the taints a newer scheduler no longer names.
+    ``nodes`` are the cluster's Nodes, read for the taints a newer scheduler no longer names and
+    the zones of the nodes that could take the pod; ``volumes`` are the PersistentVolumes bound
+    to its claims, read for the zone a volume node affinity conflict is about.
     """
-    subject = _Subject(pod, workload, tuple(nodes))
+    subject = _Subject(pod, workload, tuple(nodes), tuple(volumes))
     evidence: list[str] = []
     remediation: list[str] = []
     for cause in failure.causes:
@@ -280,9 +285,8 @@ def _volume(cause: Cause, subject: _Subject) -> Advice:
                 f"{' -n ' + namespace if namespace else ''}") if claims else ""
     text = cause.text
     if "volume node affinity conflict" in text:
-        fix = ("The pod's bound volumes can only be used from nodes in another zone or host "
-               "(the PersistentVolume's nodeAffinity): add capacity there, or move the data.")
-    elif "unbound immediate" in text or "persistent volumes to bind" in text:
+        return _volume_affinity(subject, claims, describe)
+    if "unbound immediate" in text or "persistent volumes to bind" in text:
         fix = ("A PersistentVolumeClaim of the pod is not bound and no volume can be bound for "
                "it: see the PVC's events (provisioner, StorageClass, size, access mode).")
     elif "not found" in text:
@@ -304,6 +308,44 @@ def _volume(cause: Cause, subject: _Subject) -> Advice:
                "conflict): see the PVC and PV.")
     return (f"claims: {', '.join(claims)}" if claims else "",
             [fix.rstrip(".") + (f" (see {describe})." if describe else ".")])
+
+
+_ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone",
+                "topology.ebs.csi.aws.com/zone", "topology.gke.io/zone",
+                "topology.disk.csi.azure.com/zone")
+
+
+def _volume_affinity(subject: _Subject, claims: list[str], describe: str) -> Advice:
+    """Each bound volume's required zone (or host), and the zones of the schedulable nodes."""
+    required = []
+    for claim, pv in subject.volumes:
+        for term in ((((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+                     .get("nodeSelectorTerms") or ()):
+            for expr in term.get("matchExpressions") or ():
+                values = ", ".join(expr.get("values") or ())
+                required.append(f"PersistentVolume {pv['metadata']['name']} (claim {claim}) "
+                                f"needs {expr.get('key')} {expr.get('operator')} ({values})")
+    zones: Counter[str] = Counter()
+    for node in subject.nodes:
+        if (node.get("spec") or {}).get("unschedulable"):
+            continue
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        zone = next((labels[k] for k in _ZONE_LABELS if k in labels), None)
+        if zone and all(labels.get(k) == v for k, v in
+                        (subject.spec.get("nodeSelector") or {}).items()):
+            zones[zone] += 1
+    where = ", ".join(f"{zone} ({count} node{'s' if count > 1 else ''})"
+                      for zone, count in sorted(zones.items()))
+    detail = "; ".join(required + ([f"schedulable nodes are in {where}"] if where else []))
+    if not detail and claims:
+        detail = f"claims: {', '.join(claims)}"
+    fix = ("The pod's bound volumes can only be used from nodes in another zone or host "
+           "(the PersistentVolume's nodeAffinity)"
+           + (f"; the nodes that could take the pod are in {', '.join(sorted(zones))}"
+              if zones else "")
+           + ": add a node where the volume is (the node group of that zone), or move the "
+             "data to a volume in a zone with nodes")
+    return detail, [fix + (f" (see {describe})." if describe else ".")]
 
 
 def _topology_spread(cause: Cause, subject: _Subject) -> Advice:

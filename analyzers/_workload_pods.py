@@ -13,6 +13,7 @@ from typing import Any
 
 from k8sdoctor.analysis import ClusterState
 from k8sdoctor.analysis.objects import conditions
+from k8sdoctor.cluster.state import controller_ref
 
 STARTING_GRACE_SECONDS = 180
 """Pods younger than this (3 minutes) that are still creating their containers are starting,
@@ -38,6 +39,20 @@ def live_pods(state: ClusterState, owner_uids: Iterable[str]) -> list[Mapping[st
         and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
     ]
     return sorted(pods, key=creation_order)
+
+
+def superseded(state: ClusterState, job: Mapping[str, Any]) -> bool:
+    """A CronJob's run that a newer, completed run of the same CronJob has made history."""
+    owner = controller_ref(job)
+    if owner is None or owner.get("kind") != "CronJob":
+        return False
+    created = job["metadata"].get("creationTimestamp", "")
+    return any(
+        sibling.get("kind") == "Job"
+        and sibling["metadata"].get("creationTimestamp", "") > created
+        and (conditions(sibling).get("Complete") or {}).get("status") == "True"
+        for sibling in state.owned_by(owner.get("uid", ""))
+    )
 
 
 def is_ready(pod: Mapping[str, Any]) -> bool:

@@ -28,10 +28,16 @@ Reports only when the Gateway API kinds are served. Faults reported:
 - ``BackendNotFound`` / ``BackendPortNotFound`` (error): a ``backendRefs`` Service, or its port,
   does not exist; per the Gateway API, requests to that backend get HTTP 500. Fix: create the
   Service or correct the name or port.
+- ``BackendUnavailable`` (error; warning when the backend's workload is scaled to zero): a
+  ``backendRefs`` Service exists but has no ready endpoint (its pods are not ready, or there are
+  none), so requests sent to it get 503 ("no healthy upstream"). A consequence: fix the
+  Service's pods (see their findings); the route recovers by itself.
 
 Not reported: anything when the Gateway API kinds are not served; missing Services or Gateways
 that could not be listed or lay outside ``-n``/``-l``; parents and backends of kinds other than
-Gateway and Service (implementation-specific); routes younger than five minutes without status.
+Gateway and Service (implementation-specific); routes younger than five minutes without status;
+backends without ready endpoints while their pods or Service are minutes old, or whose Service
+has no selector, or when neither endpoints nor pods could be read.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from k8sdoctor.analysis.objects import (
     lacks_service_port,
     ns_flag,
 )
+from k8sdoctor.analysis.outage import WORKLOAD_KINDS, Outage, service_outage
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 PENDING_GRACE_SECONDS = 5 * 60
@@ -269,7 +276,8 @@ def _service_backends(route: Mapping[str, Any]) -> Iterator[tuple[str, str | Non
 def _check_backends(state: ClusterState, route: Mapping[str, Any]) -> Iterator[Finding]:
     meta = route["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
-    missing, bad_ports = [], []
+    missing, bad_ports, down = [], [], []
+    outages: dict[str, Outage | None] = {}
     for where, backend_ns, ref in _service_backends(route):
         if not absence_is_known(state, "Service", backend_ns):
             continue
@@ -280,6 +288,11 @@ def _check_backends(state: ClusterState, route: Mapping[str, Any]) -> Iterator[F
         elif lacks_service_port(service, ref.get("port")):
             bad_ports.append(f"{where}: Service {target} port {ref['port']} "
                              f"(it exposes {describe_service_ports(service)})")
+        else:
+            if target not in outages:
+                outages[target] = service_outage(state, service)
+            if (outage := outages[target]) is not None:
+                down.append((where, target, outage))
     ns = ns_flag(namespace)
     status = [describe_condition(c) for p in (route.get("status") or {}).get("parents") or ()
               for c in p.get("conditions") or () if c.get("type") == "ResolvedRefs"]
@@ -295,6 +308,28 @@ def _check_backends(state: ClusterState, route: Mapping[str, Any]) -> Iterator[F
                              f"Create the Service or correct the backendRefs name and port: "
                              f"kubectl edit httproute {name}{ns}"],
             )
+    if down:
+        yield _unavailable(route, down)
+
+
+def _unavailable(route: Mapping[str, Any], down: list[tuple[str, str, Outage]]) -> Finding:
+    name = route["metadata"]["name"]
+    first_ns, _, first = down[0][1].partition("/")
+    described = "; ".join(dict.fromkeys(f"Service {target} has no ready endpoint: {o.why}"
+                                        for _, target, o in down))
+    return Finding.about(
+        route,
+        severity=Severity.WARNING if all(o.scaled_to_zero for *_, o in down) else Severity.ERROR,
+        reason="BackendUnavailable",
+        message=f"HTTPRoute {name} sends traffic to backends with nothing ready behind them: "
+                f"{described}; requests for them get 503.",
+        evidence=[f"{where}: Service {target}" for where, target, _ in down]
+                 + list(dict.fromkeys(e for *_, o in down for e in o.evidence)),
+        remediation=[f"kubectl get endpointslices{ns_flag(first_ns)} -l "
+                     f"kubernetes.io/service-name={first}",
+                     f"Fix the pods behind Service {down[0][1]} (see its findings and its "
+                     "workload's); the route serves again once an endpoint is ready."],
+    )
 
 
 def _status_for(statuses: Any, ref: Mapping[str, Any], namespace: str | None
@@ -319,7 +354,7 @@ def _parent_label(ref: Mapping[str, Any], namespace: str | None) -> str:
 
 ANALYZER = Analyzer(
     name="gateway",
-    kinds=(*_KINDS, "Service"),
+    kinds=(*_KINDS, "Service", "EndpointSlice", "Endpoints", "Pod", *WORKLOAD_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
     default=False,

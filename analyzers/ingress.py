@@ -15,6 +15,10 @@ Faults reported:
   number or name. Fix: correct ``backend.service.port`` to one of the Service's ports.
 - ``DefaultBackendNotFound`` (error): ``spec.defaultBackend`` names a Service (or port) that does
   not exist, so unmatched requests fail. Fix: correct or remove ``spec.defaultBackend``.
+- ``BackendUnavailable`` (error; warning when the backend's workload is scaled to zero): a
+  backend Service exists but has no ready endpoint (its pods are not ready, or there are none),
+  so the controller answers 503 Service Unavailable for those paths. A consequence: fix the
+  Service's pods (see their findings); the Ingress recovers by itself.
 - ``TLSSecretNotFound`` (error): a ``spec.tls`` entry names a Secret that does not exist; the
   controller serves its default certificate for those hosts. Fix: create the Secret, or look at
   the cert-manager Certificate that should issue it.
@@ -25,7 +29,8 @@ or were filtered by ``-n`` / ``-l``; Secret contents (Secrets are read as metada
 Secret that cert-manager is still issuing for an Ingress created less than ten minutes ago; resource
 backends (``backend.resource``); ports of ExternalName Services; a ``secretName`` of the form
 ``namespace/name``, which some controllers (Contour, HAProxy) read as a certificate delegated
-from another namespace.
+from another namespace; a backend without ready endpoints while its pods or Service are minutes
+old, or whose Service has no selector, or when neither endpoints nor pods could be read.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from k8sdoctor.analysis.objects import (
     lacks_service_port,
     ns_flag,
 )
+from k8sdoctor.analysis.outage import WORKLOAD_KINDS, Outage, service_outage
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -76,6 +82,7 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
         if state.has_kind("IngressClass"):
             yield from _check_class(state, ingress, bool(default_classes))
         yield from _check_backends(state, ingress)
+        yield from _check_availability(state, ingress)
         yield from _check_tls(state, ingress)
 
 
@@ -185,6 +192,40 @@ def _check_backends(state: ClusterState, ingress: Mapping[str, Any]) -> Iterator
         )
 
 
+def _check_availability(state: ClusterState, ingress: Mapping[str, Any]) -> Iterator[Finding]:
+    meta = ingress["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    down: list[tuple[_Backend, Outage]] = []
+    outages: dict[str, Outage | None] = {}
+    for backend in _backends(ingress):
+        service = state.get("Service", namespace, backend.service)
+        if service is None or lacks_service_port(service, backend.port):
+            continue  # reported as not found
+        if backend.service not in outages:
+            outages[backend.service] = service_outage(state, service)
+        if (outage := outages[backend.service]) is not None:
+            down.append((backend, outage))
+    if not down:
+        return
+    ns = ns_flag(namespace)
+    first = down[0][1]
+    described = "; ".join(dict.fromkeys(f"Service {o.service} has no ready endpoint: {o.why}"
+                                        for _, o in down))
+    yield Finding.about(
+        ingress,
+        severity=Severity.WARNING if all(o.scaled_to_zero for _, o in down) else Severity.ERROR,
+        reason="BackendUnavailable",
+        message=f"Ingress {name} returns 503 for {_routes([b for b, _ in down])}: "
+                f"{described}.",
+        evidence=[f"{b.field}: service {b.service} {b.port_text}" for b, _ in down]
+                 + list(dict.fromkeys(e for _, o in down for e in o.evidence)),
+        remediation=[f"kubectl get endpointslices{ns} -l kubernetes.io/service-name="
+                     f"{first.service}",
+                     f"Fix the pods behind Service {first.service} (see its findings and its "
+                     "workload's); the Ingress serves again once an endpoint is ready."],
+    )
+
+
 def _check_tls(state: ClusterState, ingress: Mapping[str, Any]) -> Iterator[Finding]:
     meta, spec = ingress["metadata"], ingress.get("spec") or {}
     name, namespace = meta["name"], meta.get("namespace")
@@ -253,7 +294,8 @@ def _routes(backends: list[_Backend]) -> str:
 
 ANALYZER = Analyzer(
     name="ingress",
-    kinds=("Ingress", "IngressClass", "Service", "Secret", "Event"),
+    kinds=("Ingress", "IngressClass", "Service", "Secret", "Event", "EndpointSlice", "Endpoints",
+           "Pod", *WORKLOAD_KINDS),
     analyze=analyze,
     doc=__doc__ or "",
     spec_reasons=frozenset({

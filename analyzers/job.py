@@ -31,7 +31,7 @@ from k8sdoctor.analysis.objects import conditions, describe_condition, ns_flag
 from k8sdoctor.cluster.state import controller_ref
 
 from ._containers import describe_termination, exit_code_meaning
-from ._workload_pods import container_statuses, creation_order
+from ._workload_pods import container_statuses, creation_order, superseded
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
@@ -41,7 +41,7 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
             continue  # succeeded, whatever the failed attempts before
         failed = by_type.get("Failed") if _true(by_type, "Failed") else (
             by_type.get("FailureTarget") if _true(by_type, "FailureTarget") else None)
-        if failed is not None and not _superseded(state, job):
+        if failed is not None and not superseded(state, job):
             yield _failed(state, job, failed)
         if (job.get("spec") or {}).get("suspend") and failed is None:
             yield _suspended(state, job)
@@ -49,20 +49,6 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
 
 def _true(by_type: Mapping[str, Mapping[str, Any]], kind: str) -> bool:
     return (by_type.get(kind) or {}).get("status") == "True"
-
-
-def _superseded(state: ClusterState, job: Mapping[str, Any]) -> bool:
-    """A CronJob's run that a newer, completed run of the same CronJob has made history."""
-    owner = controller_ref(job)
-    if owner is None or owner.get("kind") != "CronJob":
-        return False
-    created = job["metadata"].get("creationTimestamp", "")
-    return any(
-        sibling.get("kind") == "Job"
-        and sibling["metadata"].get("creationTimestamp", "") > created
-        and _true(conditions(sibling), "Complete")
-        for sibling in state.owned_by(owner.get("uid", ""))
-    )
 
 
 def _failed(state: ClusterState, job: Mapping[str, Any],

@@ -28,6 +28,7 @@ from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import (
     POD_TEMPLATE_KINDS,
     PodLabelVariants,
+    absence_is_known,
     ns_flag,
     selector_flag,
     selects_a_pod_template,
@@ -37,13 +38,12 @@ _SHOWN = 5
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
-    pods_known = state.has_kind("Pod") and not state.scope.selector
     variants = PodLabelVariants(state)
     for policy in state.objects("NetworkPolicy"):
         selector = (policy.get("spec") or {}).get("podSelector") or {}
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
             finding = _default_deny(state, policy)
-        elif pods_known:
+        elif absence_is_known(state, "Pod", policy["metadata"].get("namespace")):
             finding = _selects_nothing(state, policy, selector, variants)
         else:
             finding = None

@@ -34,6 +34,11 @@ Faults reported:
 - ``Cordoned`` (info): ``spec.unschedulable`` is set, so no new pod lands there (said to be
   an autoscaler scale-down when its taint is present). Fix: ``kubectl uncordon NODE`` when the
   maintenance is over.
+- ``DrainBlocked`` (warning, instead of ``Cordoned``): the node has been cordoned for 10
+  minutes or more (by its ``node.kubernetes.io/unschedulable`` taint's ``timeAdded``; at once
+  without it) and pods are still on it that a PodDisruptionBudget allowing 0 disruptions
+  selects, so the Eviction API refuses them and the drain cannot finish. The budget and its
+  pods are named. Fix: scale the workload up, relax the budget, or heal its unhealthy pods.
 
 A node is being removed when it carries the cluster autoscaler's ``ToBeDeletedByClusterAutoscaler``
 or Karpenter's ``karpenter.sh/disrupted`` taint, or has been deleted: its machine shuts down, so
@@ -54,8 +59,8 @@ from typing import Any
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
 from k8sdoctor.analysis.objects import conditions, describe_condition, format_duration
 
-JOINING_GRACE_SECONDS = 300
-"""A node younger than this is still joining; NotReady is expected for a short while."""
+from . import _drain
+from ._node_health import being_removed, is_joining
 
 _MAX_NAMED_PODS = 5
 
@@ -63,12 +68,6 @@ _PRESSURE = {
     "MemoryPressure": "memory",
     "DiskPressure": "disk space or inodes",
     "PIDPressure": "process IDs",
-}
-
-_AUTOSCALER_TAINTS = {
-    "ToBeDeletedByClusterAutoscaler": "the cluster autoscaler is removing it",
-    "karpenter.sh/disrupted": "Karpenter is removing it",
-    "karpenter.sh/disruption": "Karpenter is removing it",
 }
 
 
@@ -135,10 +134,9 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
     pod_count = (f"{len(pods_here)} pod is bound to it" if len(pods_here) == 1
                  else f"{len(pods_here)} pods are bound to it")
     describe = f"kubectl describe node {name}"
-    removal = _being_removed(node)
+    removal = being_removed(node)
     removing = f" ({removal})" if removal else ""
-    age = state.age_of(node["metadata"].get("creationTimestamp"))
-    joining = age is not None and age < JOINING_GRACE_SECONDS
+    joining = is_joining(state, node)
 
     if ready and ready.get("status") == "Unknown":
         yield Finding.about(
@@ -207,7 +205,9 @@ def _check(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
     if (node.get("spec") or {}).get("unschedulable"):
-        yield _cordoned(node, pod_count)
+        blockers = _drain.drain_blockers(state, node, pods_here)
+        yield (_drain.drain_blocked_finding(state, node, blockers) if blockers
+               else _cordoned(node, pod_count))
 
 
 def _pressure(
@@ -249,19 +249,10 @@ def _pressure(
     )
 
 
-def _being_removed(node: Mapping[str, Any]) -> str | None:
-    """Why the node is on its way out (an autoscaler's deletion taint, a pending delete), if it
-    is."""
-    for taint in (node.get("spec") or {}).get("taints") or ():
-        if reason := _AUTOSCALER_TAINTS.get(taint.get("key", "")):
-            return reason
-    return "it is being deleted" if node["metadata"].get("deletionTimestamp") else None
-
-
 def _cordoned(node: Mapping[str, Any], pod_count: str) -> Finding:
     name = node["metadata"]["name"]
     taints = (node.get("spec") or {}).get("taints") or ()
-    why = _being_removed(node)
+    why = being_removed(node)
     return Finding.about(
         node, severity=Severity.INFO, reason="Cordoned",
         message=f"Node {name} is cordoned: no new pod is scheduled on it"
@@ -310,7 +301,7 @@ def _heartbeat(condition: Mapping[str, Any]) -> str:
 
 ANALYZER = Analyzer(
     name="node",
-    kinds=("Node", "Pod"),
+    kinds=("Node", "Pod", "PodDisruptionBudget"),
     analyze=analyze,
     doc=__doc__ or "",
 )

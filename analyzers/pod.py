@@ -28,8 +28,9 @@ an init container's reason is prefixed ``Init``, as kubectl shows ``Init:CrashLo
   for it): the scheduler's message is broken into causes - insufficient cpu / memory /
   ephemeral-storage / extended resources (with the pod's request), untolerated taints (read
   from the nodes when the scheduler does not name them), node affinity or selector, volume
-  binding and zone conflicts, topology spread, pod (anti-)affinity, host ports, cordoned nodes -
-  each with its fix.
+  binding and zone conflicts (a volume node affinity conflict names the bound PersistentVolume,
+  the zone it needs and the zones of the schedulable nodes), topology spread, pod
+  (anti-)affinity, host ports, cordoned nodes - each with its fix.
 - ``SchedulingGated`` (warning): ``spec.schedulingGates`` hold the pod back from the scheduler.
   Fix: the controller that added the gate must remove it (a queueing system such as Kueue).
 - ``Evicted`` (warning): kubelet evicted the pod; the node pressure behind it (MemoryPressure,
@@ -45,12 +46,21 @@ an init container's reason is prefixed ``Init``, as kubectl shows ``Init:CrashLo
   and failureThreshold, or the app.
 - ``HighRestartCount`` (warning): a running container restarted 5 times or more and its latest
   restart is less than 6 hours old. Fix: its previous logs and last exit code, as above.
+- ``NodeNotReady`` (warning; error for a pod no controller will recreate): the pod is bound to
+  a node that is NotReady or has stopped reporting (the node analyzer's ``NotReady`` /
+  ``NodeStatusUnknown``), so it is not ready whatever its stale container statuses say, or stuck
+  Terminating because its kubelet cannot confirm the deletion (the taint manager's eviction
+  included). A DaemonSet's pod on that node is reported too. Fix: bring the node back, or delete
+  the node so its pods are removed and recreated elsewhere; force-delete a stuck pod only once
+  the node is confirmed gone.
 - ``StuckTerminating`` (warning): the pod is still there 2 minutes after its deletion deadline
   (which already includes the grace period); finalizers or an unreachable node are named. Fix:
   the finalizer's controller or the node; force deletion as a last resort.
 
 Not reported: Succeeded pods (unless stuck Terminating); pods of a Job that completed (even
-after failed attempts); of a failed or running Job, only its newest failed pod is reported;
+after failed attempts) or of a CronJob run that a newer completed run made history; of a Job
+still retrying, only its newest failed pod is reported (of a failed Job, every failed pod is);
+pods on a node that is still joining or being removed by an autoscaler;
 native sidecars (init containers with ``restartPolicy: Always``) of a pod whose main containers
 have finished; a container between restarts that is about to be restarted; a running container
 below the restart threshold, or whose last restart is long past; probe failures that have
@@ -78,8 +88,9 @@ from k8sdoctor.analysis.objects import (
 from k8sdoctor.cluster.state import event_time
 
 from . import _scheduling
+from ._node_health import DownNode, down_node
 from ._pod_checks import PodContext, Problem, Thresholds, container_problems
-from ._workload_pods import creation_order
+from ._workload_pods import creation_order, superseded
 
 RESTART_COUNT_THRESHOLD = 5
 """Restarts from which a running container is reported as ``HighRestartCount``."""
@@ -109,27 +120,72 @@ _GRACEFUL_FAILURES = {"Evicted", "Shutdown", "Terminated", "NodeShutdown"}
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
     for pod in state.objects("Pod"):
-        if pod["metadata"].get("deletionTimestamp"):
+        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        node = None if finished else down_node(state, (pod.get("spec") or {}).get("nodeName"))
+        if node is not None:
+            yield _on_down_node(PodContext.of(state, pod), node)
+        elif pod["metadata"].get("deletionTimestamp"):
             yield from _terminating(PodContext.of(state, pod))
         elif not _finished_as_intended(state, pod):
             yield from _check(PodContext.of(state, pod))
 
 
 def _finished_as_intended(state: ClusterState, pod: Mapping[str, Any]) -> bool:
-    """Succeeded pods, pods of a completed Job, and the older failed attempts of a Job."""
+    """Succeeded pods, pods of a completed Job or of a CronJob run that a newer completed run
+    made history, and the older failed attempts of a Job still running (of a failed Job, every
+    failed attempt counts)."""
     phase = (pod.get("status") or {}).get("phase")
     if phase == "Succeeded":
         return True
     job = state.controller_of(pod)
     if job is None or job.get("kind") != "Job":
         return False
-    if (conditions(job).get("Complete") or {}).get("status") == "True":
+    by_type = conditions(job)
+    if (by_type.get("Complete") or {}).get("status") == "True" or superseded(state, job):
         return True
-    if phase != "Failed":
+    if phase != "Failed" or any((by_type.get(c) or {}).get("status") == "True"
+                                for c in ("Failed", "FailureTarget")):
         return False
     failed = [p for p in state.owned_by(job["metadata"].get("uid", ""))
               if p.get("kind") == "Pod" and (p.get("status") or {}).get("phase") == "Failed"]
     return max(failed, default=pod, key=creation_order) is not pod
+
+
+def _on_down_node(pod: PodContext, node: DownNode) -> Finding:
+    """A pod bound to a node that is down: whatever its containers last reported is stale, and
+    it neither runs nor goes away until the node comes back or is removed."""
+    meta = pod.obj["metadata"]
+    ready = node.ready
+    since = pod.state.age_of(ready.get("lastTransitionTime"))
+    how_long = f" for {format_duration(since)}" if since is not None and since >= 0 else ""
+    node_state = (f"node {node.name}, which stopped reporting{how_long} "
+                  f"({ready.get('message') or node.status})" if node.status != "NotReady" else
+                  f"node {node.name}, which is NotReady{how_long} "
+                  f"({ready.get('message') or ready.get('reason') or 'Ready=False'})")
+    evidence = [f"spec.nodeName={node.name}", f"node {node.name}: {describe_condition(ready)}"]
+    evidence += [describe_condition(c) for kind, c in conditions(pod.obj).items()
+                 if kind == "DisruptionTarget" or (kind == "Ready" and c.get("status") != "True")]
+    owner = pod.parent
+    remediation = [f"kubectl describe node {node.name}  # bring the node back (see its finding)"]
+    if meta.get("deletionTimestamp"):
+        evidence.append(f"metadata.deletionTimestamp={meta['deletionTimestamp']}")
+        message = (f"Pod {pod.name} is stuck Terminating on {node_state}: its kubelet cannot "
+                   "confirm that the containers stopped, so the deletion never completes.")
+        remediation.append(f"Once the node is confirmed gone: kubectl delete pod {pod.name}"
+                           f"{pod.ns} --grace-period=0 --force")
+    else:
+        message = (f"Pod {pod.name} is not ready: it is bound to {node_state}, so nothing is "
+                   "known of its containers.")
+        if owner is not None and owner.kind == "DaemonSet":
+            message += f" DaemonSet {owner.name} keeps one pod on every node, this one included."
+        remediation.append(f"If the node does not come back, delete it (kubectl delete node "
+                           f"{node.name}) so its pods are removed"
+                           + (" and recreated elsewhere." if owner is not None else "."))
+    if owner is None:
+        message += " No controller will recreate it on another node."
+    return pod.finding(Problem("NodeNotReady",
+                               Severity.ERROR if owner is None else Severity.WARNING, "",
+                               message, evidence, remediation))
 
 
 def _check(pod: PodContext) -> Iterator[Finding]:
@@ -189,7 +245,8 @@ def _scheduling_problems(pod: PodContext) -> list[Problem]:
                                         else "") or ""
     failure = _scheduling.parse(text)
     evidence, remediation = _scheduling.advice(failure, pod.obj, pod.workload,
-                                               pod.state.objects("Node"))
+                                               pod.state.objects("Node"),
+                                               volumes=_bound_volumes(pod))
     evidence.insert(0, describe_condition(scheduled))
     evidence += [describe_event(e) for e in failed_events[-1:]]
     scale_up = [e for e in pod.events if e.get("reason") in _SCALE_UP_EVENTS][-1:]
@@ -200,6 +257,20 @@ def _scheduling_problems(pod: PodContext) -> list[Problem]:
     remediation.append(f"kubectl describe pod {pod.name}{pod.ns}")
     return [Problem("Unschedulable", Severity.WARNING if adding_node else Severity.ERROR, "",
                     message, evidence, remediation)]
+
+
+def _bound_volumes(pod: PodContext) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(claim name, PersistentVolume)`` for each of the pod's claims bound to a volume."""
+    namespace = pod.obj["metadata"].get("namespace")
+    bound = []
+    for volume in (pod.obj.get("spec") or {}).get("volumes") or ():
+        claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        claim = pod.state.get("PersistentVolumeClaim", namespace, claim_name or "")
+        volume_name = ((claim or {}).get("spec") or {}).get("volumeName")
+        if claim_name and volume_name and (pv := pod.state.get("PersistentVolume", None,
+                                                               volume_name)):
+            bound.append((claim_name, pv))
+    return bound
 
 
 def _stuck_creating(pod: PodContext) -> list[Problem]:
@@ -334,7 +405,7 @@ def _terminating(pod: PodContext) -> Iterator[Finding]:
 
 ANALYZER = Analyzer(
     name="pod",
-    kinds=("Pod", "Event", "Node", "Job"),
+    kinds=("Pod", "Event", "Node", "Job", "PersistentVolumeClaim", "PersistentVolume"),
     analyze=analyze,
     doc=__doc__ or "",
 )

@@ -42,6 +42,7 @@ from k8sdoctor.analysis.endpoints import Endpoint, endpoints_from_pods, service_
 from k8sdoctor.analysis.objects import (
     LabelValues,
     PodLabelVariants,
+    absence_is_known,
     conditions,
     describe_condition,
     describe_event,
@@ -77,7 +78,7 @@ def _check_backends(
     meta, spec = service["metadata"], service["spec"]
     name, namespace = meta["name"], meta.get("namespace")
     selector: Mapping[str, str] = spec["selector"]
-    pods_known = state.has_kind("Pod") and not state.scope.selector
+    pods_known = absence_is_known(state, "Pod", namespace)
     pods = state.pods_matching(namespace, selector) if pods_known else ()
     active = [pod for pod in pods if not is_terminated(pod)]
     if pods_known and not pods:

@@ -8,7 +8,6 @@ stdout; progress and errors go to stderr.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
@@ -19,8 +18,8 @@ import typer
 
 from k8sdoctor import __version__
 from k8sdoctor.cluster.source import ClusterSource
-from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError, UserFacingError
+from k8sdoctor.eval.cli import eval_command
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.explain.backends_cli import backends_app
 from k8sdoctor.explain.cli import (
@@ -38,9 +37,18 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
-from k8sdoctor.report import OutputFormat, RenderOptions, render
+from k8sdoctor.options import (
+    MinSeverity,
+    missing_namespace_warnings,
+    scope_from_flags,
+    stdout_render_options,
+)
+from k8sdoctor.report import OutputFormat, render
+from k8sdoctor.report.threshold import at_least
 from k8sdoctor.run import FailOn, demo_source, exit_code_for
 
+UNWRAPPED_TABLE_WIDTH = 200
+"""The analyzer table's width when stdout is not a terminal and COLUMNS is not set."""
 INTERNAL_ERROR = 70
 """A bug in k8sdoctor (EX_SOFTWARE); never a verdict on the cluster."""
 
@@ -63,8 +71,9 @@ KubeconfigOpt = Annotated[
                  "~/.kube/config; in a pod, the service account)."),
 ]
 NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE",
-                             help="Look at one namespace only.")
+    list[str] | None,
+    typer.Option("--namespace", "-n", metavar="NAMESPACE",
+                 help="Look at these namespaces only (repeatable, or comma-separated)."),
 ]
 AllNamespacesOpt = Annotated[
     bool, typer.Option("--all-namespaces", "-A", help="Look at every namespace (the default).")
@@ -73,6 +82,19 @@ SelectorOpt = Annotated[
     str | None,
     typer.Option("--selector", "-l", metavar="SELECTOR",
                  help="Label selector, e.g. app=web,tier!=db."),
+]
+RequestTimeoutOpt = Annotated[
+    str,
+    typer.Option("--request-timeout", metavar="DURATION",
+                 help="How long one API request may wait for its answer, as kubectl takes it "
+                 "(30, 30s, 2m; 0 for no limit). A List that times out is reported as not "
+                 "checked; the others are still analyzed."),
+]
+FetchTimeoutOpt = Annotated[
+    str,
+    typer.Option("--fetch-timeout", metavar="DURATION",
+                 help="How long reading the whole cluster may take (5m, 90s; 0 for no limit). "
+                 "What is not listed by then is reported as not checked."),
 ]
 AnalyzerOpt = Annotated[
     list[str] | None,
@@ -85,16 +107,14 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _scope(namespace: str | None, all_namespaces: bool, selector: str | None) -> Scope:
-    if namespace and all_namespaces:
-        raise BadInputError("--namespace and --all-namespaces exclude each other")
-    return Scope(namespace=namespace or None, selector=selector or None)
-
-
-def _live_source(kubeconfig: str | None, context: str | None) -> ClusterSource:
+def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
+                 fetch_timeout: str = "5m") -> ClusterSource:
+    from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
-    return LiveSource(kubeconfig=kubeconfig, context=context)
+    return LiveSource(kubeconfig=kubeconfig, context=context,
+                      request_timeout=parse_duration(request_timeout, "--request-timeout"),
+                      fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"))
 
 
 def _progress(message: str) -> AbstractContextManager[object]:
@@ -104,13 +124,6 @@ def _progress(message: str) -> AbstractContextManager[object]:
     from rich.console import Console
 
     return Console(stderr=True).status(f"{message}…")
-
-
-def _stdout_render_options() -> RenderOptions:
-    is_tty = sys.stdout.isatty()
-    color = is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    width = shutil.get_terminal_size((80, 24)).columns if is_tty else 80
-    return RenderOptions(color=color, width=max(60, min(width, 120)))
 
 
 def _print_version(value: bool) -> None:
@@ -136,6 +149,8 @@ def analyze(
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     selector: SelectorOpt = None,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -172,10 +187,21 @@ def analyze(
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    min_severity: Annotated[
+        MinSeverity | None,
+        typer.Option("--min-severity",
+                     help="Show only root causes at or above this severity (with their "
+                     "findings); the exit code judges what is shown."),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
+    ] = False,
+    no_logs: Annotated[
+        bool,
+        typer.Option("--no-logs", help="Do not read the last log lines of crashed containers "
+                     "into their findings (live clusters only)."),
     ] = False,
     explain: ExplainOpt = False,
     backend: BackendOpt = None,
@@ -214,7 +240,7 @@ def analyze(
         raise BadInputError("--snapshot and --demo exclude each other")
     if (snapshot_kinds is not None or manifests) and not snapshot:
         raise BadInputError("--snapshot-kinds and --manifests apply to --snapshot only")
-    scope = _scope(namespace, all_namespaces, selector)
+    scope = scope_from_flags(namespace, all_namespaces, selector)
     flags = explain_flags(
         explain=explain, show_prompt=show_prompt, backend=backend, model=model,
         base_url=base_url, prompts=prompts, language=language, with_logs=with_logs,
@@ -236,11 +262,16 @@ def analyze(
             source = SnapshotSource(snapshot, covered_kinds=covered,
                                     manifests=True if manifests else None)
         else:
-            source = _live_source(kubeconfig, context)
+            source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
             analysis = analyze_with_state(source, scope, analyzer or (),
-                                          namespace_exclude or ())
+                                          namespace_exclude or (),
+                                          logs=not no_logs)
+        for warning in missing_namespace_warnings(analysis.missing_namespaces):
+            _stderr(f"k8sdoctor: {warning}")
         report = analysis.report
+        if min_severity is not None:
+            report = at_least(report, min_severity.severity)
         if flags is not None:
             from k8sdoctor.explain import session
 
@@ -257,7 +288,7 @@ def analyze(
                             lambda message: _stderr(f"k8sdoctor: {message}"))
     for error in report.errors:
         _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(_stdout_render_options(), fail_on=fail_on.severity)
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
@@ -279,6 +310,8 @@ def snapshot(
                            help="Keep ConfigMap values (by default only their keys and sizes "
                            "are kept, which is all the analyzers read).")
     ] = False,
+    request_timeout: RequestTimeoutOpt = "30s",
+    fetch_timeout: FetchTimeoutOpt = "5m",
 ) -> None:
     """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
     as keys and sizes unless --include-configmap-data."""
@@ -289,13 +322,15 @@ def snapshot(
     from k8sdoctor.cluster.snapshot import snapshot_document
     from k8sdoctor.run import load_state
 
-    scope = _scope(namespace, all_namespaces, selector)
+    scope = scope_from_flags(namespace, all_namespaces, selector)
     installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
-    source = _live_source(kubeconfig, context)
+    source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
+    for warning in missing_namespace_warnings(result.missing_namespaces):
+        _stderr(f"k8sdoctor: {warning}")
     document = snapshot_document(result, source=result.state.source,
                                  include_configmap_data=include_configmap_data)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
@@ -352,8 +387,9 @@ def list_analyzers(
     for item in installed:
         table.add_row(item.name, "yes" if item.default else "no", ", ".join(item.kinds),
                       item.description)
-    options = _stdout_render_options()
-    Console(width=options.width, no_color=not options.color, highlight=False).print(table)
+    options = stdout_render_options(sys.stdout.isatty())
+    Console(width=options.width or UNWRAPPED_TABLE_WIDTH, no_color=not options.color,
+            highlight=False).print(table)
 
 
 @app.command()
@@ -409,7 +445,7 @@ def serve(
     )
     options = ServeOptions(
         address=address, port=port, interval=parse_interval(interval),
-        scope=_scope(namespace, all_namespaces, selector), analyzers=analyzer or (),
+        scope=scope_from_flags(namespace, all_namespaces, selector), analyzers=analyzer or (),
         exclude_namespaces=namespace_exclude or (), explain=flags,
     )
 
@@ -481,6 +517,7 @@ def version() -> None:
 
 app.add_typer(backends_app, name="backends")
 app.add_typer(cache_app, name="cache")
+app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

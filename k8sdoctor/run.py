@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from k8sdoctor.analysis.causes import root_causes
 from k8sdoctor.analysis.finding import RunError, Severity
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.analysis.score import health_score
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import crash_logs, manifests
 from k8sdoctor.cluster.snapshot import SnapshotSource
-from k8sdoctor.cluster.source import ClusterSource, LoadResult
+from k8sdoctor.cluster.source import ClusterSource, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.exitcodes import ExitCode
 from k8sdoctor.report.model import Report
@@ -70,19 +71,23 @@ class Analysis:
 
     report: Report
     state: ClusterState
+    missing_namespaces: tuple[str, ...] = ()
+    """Namespaces of ``-n`` that do not exist, for a warning."""
 
 
 def analyze(
     source: ClusterSource,
     scope: Scope,
     analyzer_names: Sequence[str] = (),
+    *,
+    logs: bool = True,
 ) -> Report:
     """Fetch once, run the selected analyzers, and assemble the report.
 
     Raises ``BadInputError`` for an unknown analyzer or malformed snapshot and
     ``ClusterUnreachableError`` when the cluster cannot be reached.
     """
-    return analyze_with_state(source, scope, analyzer_names).report
+    return analyze_with_state(source, scope, analyzer_names, logs=logs).report
 
 
 def analyze_with_state(
@@ -90,22 +95,31 @@ def analyze_with_state(
     scope: Scope,
     analyzer_names: Sequence[str] = (),
     exclude_namespaces: Sequence[str] = (),
+    *,
+    logs: bool = True,
 ) -> Analysis:
     """``analyze``, keeping the cluster state for the stages that follow.
 
     Namespaces matching an ``exclude_namespaces`` glob are still read (a webhook's Service there
-    still counts) but none of their findings is reported and they get no health score."""
+    still counts) but none of their findings is reported and they get no health score. With
+    ``logs`` and a source that can read them (a live cluster), crash findings get their
+    containers' last log lines."""
     installed, plugin_errors = discover()
     selected = engine.select(installed, analyzer_names)
-    loaded = load_state(source, selected, scope)
-    if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
-        selected = engine.select(installed, analyzer_names, manifests=True)
-    findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
-                                                     specs_only=loaded.manifests)
+    with gc_paused():
+        loaded = load_state(source, selected, scope)
+        # The state is only read from here on: keep its objects out of every later collection.
+        gc.freeze()
+        if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
+            selected = engine.select(installed, analyzer_names, manifests=True)
+        findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
+                                                         specs_only=loaded.manifests)
     if loaded.manifests:
         findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
     exclusion = NamespaceExclusion(exclude_namespaces)
     findings = [f for f in findings if not exclusion.excludes(f.namespace)]
+    if logs and isinstance(source, crash_logs.ContainerLogReader):
+        findings = crash_logs.with_crash_logs(findings, loaded.state, source)
     fetch_errors = [RunError("fetch", e.kind, e.message) for e in loaded.errors]
     not_checked = (coverage.unchecked_references(loaded.state, engine.kinds_needed(selected))
                    if loaded.listing_inferred else [])
@@ -121,7 +135,7 @@ def analyze_with_state(
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),
     )
-    return Analysis(report, loaded.state)
+    return Analysis(report, loaded.state, loaded.missing_namespaces)
 
 
 @dataclass(frozen=True)

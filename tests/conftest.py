@@ -57,6 +57,14 @@ def _run_cli(args: Sequence[str], stdin: str | None = None) -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+@pytest.fixture(autouse=True)
+def plain_output_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's width and colour follow COLUMNS, NO_COLOR and FORCE_COLOR (CI systems set
+    some of them): each test starts without them and sets what it means to test."""
+    for name in ("COLUMNS", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def run_cli() -> RunCli:
     """``run_cli(args, stdin=None) -> CliResult``: ``k8sdoctor ARGS`` in this process."""

@@ -49,6 +49,9 @@ EXPECTED = [
            ("recommendations",)),
     Expect("ingress", "Ingress", "shop", "storefront", "TLSSecretNotFound", None,
            ("storefront-tls",)),
+    # shop: the Ingress path to the Service whose selector matches nothing answers 503
+    Expect("ingress", "Ingress", "shop", "storefront", "BackendUnavailable", ERROR,
+           ("returns 503", "Service reviews")),
     # payments
     Expect("pod", "Pod", "payments", "ledger-worker-*", "CreateContainerConfigError", None,
            ("DATABASE_URL",)),
@@ -56,6 +59,7 @@ EXPECTED = [
            ("DATABASE_URL",)),
     Expect("deployment", "Deployment", "payments", "ledger-worker", "ProgressDeadlineExceeded"),
     Expect("job", "Job", "payments", FAILED_RUN, "BackoffLimitExceeded"),
+    Expect("pod", "Pod", "payments", f"{FAILED_RUN}-*", "TerminatedWithError", ERROR),
     Expect("cronjob", "CronJob", "payments", "settlement-report"),
     Expect("hpa", "HorizontalPodAutoscaler", "payments", "payments-api", None, None,
            ("request",)),
@@ -71,6 +75,10 @@ EXPECTED = [
     Expect("pod", "Pod", "monitoring", "loki-0", "Unschedulable"),
     # cluster-scoped
     Expect("node", "Node", None, NODE_B, None, CRITICAL, ("Kubelet stopped posting node status",)),
+    # the DaemonSet pods left on the lost node
+    *(Expect("pod", "Pod", namespace, f"{daemonset}-*", "NodeNotReady", WARNING, (NODE_B,))
+      for namespace, daemonset in (("kube-system", "aws-node"), ("kube-system", "kube-proxy"),
+                                   ("monitoring", "node-exporter"))),
     Expect("webhook", "ValidatingWebhookConfiguration", None, "policy-guard", None, CRITICAL),
 ]
 
@@ -79,7 +87,6 @@ CONSEQUENCES = [
     ("Service", "monitoring", "loki-headless"),  # loki-0 cannot start
     ("Service", "policy", "policy-guard-webhook"),  # the webhook's backend is scaled to zero
     ("Deployment", "policy", "policy-guard"),
-    ("Pod", "payments", f"{FAILED_RUN}-*"),  # the failed run's pods
     ("Job", "ml", "finetune-llm"),  # its only pod cannot be scheduled
     ("DaemonSet", "kube-system", "aws-node"),  # one pod each on the lost node
     ("DaemonSet", "kube-system", "kube-proxy"),
@@ -173,7 +180,19 @@ def test_demo_never_calls_kube_root_ca_unused(demo_report: Report) -> None:
     assert not flagged, describe(flagged)
 
 
-def test_demo_text_report_is_readable(run_cli: RunCli) -> None:
+def test_demo_reports_every_failed_pod_of_the_failed_run(demo_report: Report) -> None:
+    state = load_snapshot(DEMO)
+    failed = {p["metadata"]["name"] for p in state.objects("Pod")
+              if p["metadata"]["name"].startswith(FAILED_RUN)
+              and p["status"].get("phase") == "Failed"}
+    reported = {f.name for f in demo_report.findings
+                if f.kind == "Pod" and f.name.startswith(FAILED_RUN)}
+    assert len(failed) > 1
+    assert reported == failed
+
+
+def test_demo_text_report_is_readable(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
     result = run_cli(["analyze", "--demo"])
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -22,8 +22,8 @@ from k8sdoctor.cluster.live import METADATA_ONLY, LiveSource, LogsUnavailableErr
 from k8sdoctor.cluster.snapshot import LISTED_KINDS, SnapshotSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.testing import installed_analyzer
-from tests.conftest import LIVE_CLUSTER, RunCli
-from tests.fakeapi import FakeApiServer, forbidden_message
+from tests.conftest import FAKE_TOKEN, LIVE_CLUSTER, RunCli
+from tests.fakeapi import FakeApiServer, forbidden_message, write_kubeconfig
 
 SECRET_VALUES = ("hunter2-checkout-db", "psp_live_7QvJ2mXcN9rT4kLp")
 
@@ -71,7 +71,8 @@ def test_live_and_snapshot_give_the_same_report(cluster: FakeApiServer, kubeconf
     snapshot.write_text(yaml.safe_dump(document), encoding="utf-8")
     source = LiveSource(str(kubeconfig), clock=snapshot_now)
 
-    live = run.analyze(source, Scope(), ["all"]).to_dict()
+    # logs exist only live (test_crash_logs.py): compare what both sources hold
+    live = run.analyze(source, Scope(), ["all"], logs=False).to_dict()
     offline = run.analyze(SnapshotSource(str(snapshot)), Scope(), ["all"]).to_dict()
 
     assert comparable(live) == comparable(offline)
@@ -191,6 +192,36 @@ def test_unserved_kinds_are_skipped_without_a_request(cluster: FakeApiServer,
     assert not result.state.has_kind("Gateway") and not result.state.has_kind("PodMetrics")
     assert result.state.has_kind("Deployment")
     assert cluster.listed_paths() == ["/apis/apps/v1/deployments"]
+
+
+def test_olm_is_quiet_where_its_crds_are_not_served(cluster: FakeApiServer, kubeconfig: Path,
+                                                   run_cli: RunCli) -> None:
+    result = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "olm", "-o", "json",
+                      "--strict"])
+    report = json.loads(result.stdout)
+    assert result.code == 0, result.stderr
+    assert report["findings"] == [] and report["errors"] == []
+    assert cluster.listed_paths() == []
+
+
+def test_olm_lists_its_kinds_where_they_are_served(fake_api: FakeApiServer, kubeconfig: Path,
+                                                   run_cli: RunCli) -> None:
+    with FakeApiServer(token=FAKE_TOKEN, not_served=()) as olm_cluster:
+        olm_cluster.add([{
+            "apiVersion": "operators.coreos.com/v1alpha1", "kind": "CatalogSource",
+            "metadata": {"name": "operatorhubio-catalog", "namespace": "olm",
+                         "uid": "3d4e5f6a-0001-4b7c-8d9e-0f1a2b3c4d01",
+                         "creationTimestamp": "2026-06-01T08:00:00Z"},
+            "spec": {"sourceType": "grpc", "image": "quay.io/operatorhubio/catalog:latest"},
+            "status": {"connectionState": {"address": "operatorhubio-catalog.olm.svc:50051",
+                                           "lastObservedState": "TRANSIENT_FAILURE"}},
+        }])
+        config = write_kubeconfig(kubeconfig.parent / "olm-kubeconfig", olm_cluster.url,
+                                  user={"token": FAKE_TOKEN})
+        result = run_cli(["analyze", "--kubeconfig", str(config), "-a", "olm", "-o", "json"])
+    report = json.loads(result.stdout)
+    assert [f["reason"] for f in report["findings"]] == ["CatalogSourceUnhealthy"]
+    assert report["errors"] == []
 
 
 def test_served_group_without_the_resource_is_skipped_quietly(cluster: FakeApiServer,
@@ -335,5 +366,6 @@ def test_the_fake_speaks_the_wire_format_the_client_models_expect(
     assert pod_resource.short_names == ["po"] and pod_resource.namespaced
     served = {v.group_version for g in groups.groups for v in g.versions}
     assert {k.api_version for k in KNOWN_KINDS.values() if "/" in k.api_version} - served == {
-        "gateway.networking.k8s.io/v1", "metrics.k8s.io/v1beta1"}
+        "gateway.networking.k8s.io/v1", "metrics.k8s.io/v1beta1", "operators.coreos.com/v1alpha1",
+        "operators.coreos.com/v1", "olm.operatorframework.io/v1"}
     assert len(pods.items) == 2 and pods.metadata._continue

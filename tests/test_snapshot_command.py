@@ -61,7 +61,8 @@ def test_snapshot_gives_the_same_findings_as_the_live_run(
 ) -> None:
     out = tmp_path / "cluster.yaml"
     taken = take_snapshot(run_cli, kubeconfig, out)
-    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json"])
+    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json",
+                    "--no-logs"])  # a snapshot holds no logs
     offline = run_cli(["analyze", "--snapshot", str(out), "-a", "all", "-o", "json"])
 
     assert findings_and_errors(offline) == findings_and_errors(live)
@@ -193,7 +194,8 @@ def test_configmap_values_stay_out_unless_asked_for(
     assert saved["binaryData"] == {"logo.png": ""}
     assert json.loads(saved["metadata"]["annotations"][DATA_SIZES]) == {
         "db_url": 27, "mode": 4, "logo.png": 8}
-    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json"])
+    live = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-a", "all", "-o", "json",
+                    "--no-logs"])  # a snapshot holds no logs
     offline = run_cli(["analyze", "--snapshot", str(out), "-a", "all", "-o", "json"])
     assert findings_and_errors(offline) == findings_and_errors(live)
 

@@ -1,7 +1,9 @@
 """Runs the selected analyzers over one cluster state and collects their findings.
 
-An analyzer that raises is reported as a run error and the others go on; findings come back
-de-duplicated by id and in a deterministic order.
+An analyzer that raises on one object loses only that object's findings (reported as a run
+error); one that fails otherwise is reported and the others go on. Findings come back
+de-duplicated by id, in a deterministic order, with the Warning events they explain in
+their evidence.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from k8sdoctor.analysis.absorbed import with_absorbed_events
 from k8sdoctor.analysis.finding import Finding, RunError
 from k8sdoctor.analysis.registry import Analyzer
-from k8sdoctor.cluster.state import ClusterState
+from k8sdoctor.cluster.state import ClusterState, K8sObject
+from k8sdoctor.cluster.validate import describe
 from k8sdoctor.errors import BadInputError
 
 ALL = "all"
+MAX_SKIPPED_OBJECTS = 10
+"""How many objects one analyzer may fail on before its whole run counts as failed."""
 
 
 def select(
@@ -51,13 +57,61 @@ def run_analyzers(
     findings: dict[str, Finding] = {}
     errors: list[RunError] = []
     for analyzer in analyzers:
-        try:
-            produced = [replace(f, analyzer=analyzer.name) for f in analyzer.analyze(state)]
-        except Exception as err:  # one analyzer's bug must not cost the others' findings
-            errors.append(RunError("analyzer", analyzer.name, f"{type(err).__name__}: {err}"))
-            continue
+        produced, failures = _run_one(state, analyzer)
+        errors.extend(failures)
         if specs_only:
             produced = [f for f in produced if f.reason in analyzer.spec_reasons]
         for finding in produced:
             findings.setdefault(finding.id, finding)
-    return sorted(findings.values(), key=Finding.sort_key), errors
+    return with_absorbed_events(state, sorted(findings.values(), key=Finding.sort_key)), errors
+
+
+def _run_one(state: ClusterState, analyzer: Analyzer) -> tuple[list[Finding], list[RunError]]:
+    """The analyzer's findings. When it raises while looking at one object, that object is left
+    out (and reported) and the analyzer runs again without it, so one object it cannot handle
+    costs that object's findings, not the run's; when the object cannot be told, the analyzer's
+    findings are lost and the error says so."""
+    skipped: list[K8sObject] = []
+    errors: list[RunError] = []
+    view = state
+    while True:
+        try:
+            produced = [replace(f, analyzer=analyzer.name) for f in analyzer.analyze(view)]
+        except Exception as err:  # one analyzer's bug must not cost the others' findings
+            culprit = _object_at_fault(err, view)
+            if culprit is None or len(skipped) >= MAX_SKIPPED_OBJECTS:
+                errors.append(RunError("analyzer", analyzer.name, _describe_error(err)))
+                return [], errors
+            skipped.append(culprit)
+            errors.append(RunError(
+                "analyzer", analyzer.name,
+                f"skipped {describe(culprit)}, which it could not handle: {_describe_error(err)}",
+            ))
+            view = state.without(skipped)
+            continue
+        return produced, errors
+
+
+def _object_at_fault(err: BaseException, state: ClusterState) -> K8sObject | None:
+    """The cluster object the analyzer was looking at when it raised: the innermost frame of the
+    traceback that holds one of the state's objects (directly, or as an attribute of a small
+    record such as a pod's context)."""
+    by_id = {id(obj): obj for kind in state.kinds for obj in state.objects(kind)}
+    frames = []
+    traceback = err.__traceback__
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            found = by_id.get(id(value))
+            if found is None and hasattr(value, "__dict__") and not isinstance(value, type):
+                found = next((by_id[id(v)] for v in vars(value).values() if id(v) in by_id),
+                             None)
+            if found is not None:
+                return found
+    return None
+
+
+def _describe_error(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"

@@ -165,16 +165,17 @@ def tolerates(tolerations: Iterable[Mapping[str, Any]] | None, taint: Mapping[st
 
 def absence_is_known(state: ClusterState, kind: str, namespace: str | None = None) -> bool:
     """True when an object of ``kind`` in ``namespace`` that is not in the state really does not
-    exist: the kind was listed, the run's ``-n`` covered that namespace, and no ``-l`` filtered
-    the kind's List. Check it before reporting that something referenced is missing."""
-    if not state.has_kind(kind):
+    exist: the kind was listed, the run's ``-n`` covered that namespace, no ``-l`` filtered
+    the kind's List, and no object of it there was dropped for a malformed shape. Check it
+    before reporting that something referenced is missing."""
+    if not state.has_kind(kind) or not state.read_whole(kind, namespace):
         return False
     known = KNOWN_KINDS.get(kind)
     scope = state.scope
     if scope.selector and (known is None or known.label_selectable):
         return False
     namespaced = known is None or known.namespaced
-    return not (scope.namespace and namespaced and namespace and namespace != scope.namespace)
+    return not namespaced or scope.covers(namespace)
 
 
 def format_duration(seconds: float) -> str:

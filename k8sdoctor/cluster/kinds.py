@@ -132,6 +132,17 @@ KNOWN_KINDS: dict[str, ResourceKind] = {
             "ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings",
             namespaced=False,
         ),
+        # Operator Lifecycle Manager (v0: operators.coreos.com; v1: olm.operatorframework.io)
+        _kind("CatalogSource", "operators.coreos.com/v1alpha1", "catalogsources"),
+        _kind("ClusterServiceVersion", "operators.coreos.com/v1alpha1",
+              "clusterserviceversions"),
+        _kind("InstallPlan", "operators.coreos.com/v1alpha1", "installplans"),
+        _kind("Subscription", "operators.coreos.com/v1alpha1", "subscriptions"),
+        _kind("OperatorGroup", "operators.coreos.com/v1", "operatorgroups"),
+        _kind("ClusterCatalog", "olm.operatorframework.io/v1", "clustercatalogs",
+              namespaced=False),
+        _kind("ClusterExtension", "olm.operatorframework.io/v1", "clusterextensions",
+              namespaced=False),
         # metrics-server
         _kind("PodMetrics", "metrics.k8s.io/v1beta1", "pods", label_selectable=False),
         _kind(

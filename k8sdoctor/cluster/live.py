@@ -12,24 +12,44 @@ ever issued.
 
 from __future__ import annotations
 
-import json
 import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from k8sdoctor import __version__
+from k8sdoctor.cluster.durations import format_seconds
+from k8sdoctor.cluster.fetch_problems import (
+    REACH_HINT,
+    TLS_HINT,
+    BrokenBody,
+    HttpError,
+    Unanswered,
+    connection_problem,
+    fetch_problem,
+    first_words,
+    http_error,
+    one_line,
+    request_unanswered,
+)
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
+from k8sdoctor.cluster.validate import Rejected, admit
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
 JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 Query = Sequence[tuple[str, str | int]]
+Listed = tuple[list[K8sObject], list[Rejected]]
+"""A kind's objects, and the items dropped for their shape."""
 
 
 def _utc_now() -> datetime:
@@ -38,19 +58,6 @@ def _utc_now() -> datetime:
 
 class LogsUnavailableError(Exception):
     """The server would not give a container's logs (no previous run, pod gone, forbidden)."""
-
-
-class _HttpError(Exception):
-    """An error status from the server, with the ``Status`` reason and message it sent."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(status, reason, message)
-        self.status, self.reason, self.message = status, reason, message
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.reason}: {self.message}" if self.reason else (
-            f"{self.status}: {self.message}"
-        )
 
 
 class LiveSource:
@@ -64,19 +71,28 @@ class LiveSource:
         *,
         max_workers: int = 8,
         page_size: int = 500,
-        request_timeout: float = 30.0,
+        request_timeout: float | None = 30.0,
+        fetch_timeout: float | None = 300.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self.max_workers = max(1, max_workers)
         self.page_size = max(1, page_size)
-        self.request_timeout = request_timeout
+        self.request_timeout = request_timeout or None
+        """Seconds one request may wait for its answer (``--request-timeout``); None: no limit."""
+        self.fetch_timeout = fetch_timeout or None
+        """Seconds the whole fetch may take (``--fetch-timeout``); None: no limit. What is not
+        listed by then is reported as not checked."""
+        self._deadline: float | None = None
         self.clock = clock
         """The state's "now"; the wall clock, unless a test fixes it."""
         self.server_version: str | None = None
         """The server's ``gitVersion``, once ``load`` has run."""
         self._lock = threading.Lock()
+        self._logs_read: dict[tuple[str, str, str, bool], tuple[int, list[str]]] = {}
+        """Log tails already read, with how many lines were asked for: the crash evidence and
+        the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
         self._server = ""
         self._label = ""
@@ -84,6 +100,12 @@ class LiveSource:
     # -- the ClusterSource protocol -------------------------------------------------------------
 
     def load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
+        try:
+            return self._load(kinds, scope)
+        finally:
+            self._deadline = None  # later log requests have only --request-timeout
+
+    def _load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         if scope.selector:
             try:
                 parse_selector(scope.selector)
@@ -92,20 +114,30 @@ class LiveSource:
         wanted = sorted((KNOWN_KINDS[k] for k in set(kinds) if k in KNOWN_KINDS),
                         key=lambda k: k.kind)
         self._connect()
+        self._deadline = None if self.fetch_timeout is None else (
+            time.monotonic() + self.fetch_timeout)
         self.server_version = self._server_version()
         served = self._served_group_versions()
         now = self.clock()
         to_list = [k for k in wanted if k.api_version in served]
         objects: dict[str, list[K8sObject]] = {}
+        dropped: list[Rejected] = []
         errors: list[FetchError] = []
         if to_list:
-            with gc_paused(), ThreadPoolExecutor(min(self.max_workers, len(to_list)),
-                                                  thread_name_prefix="k8sdoctor-list") as pool:
-                futures = {pool.submit(self._list_kind, k, scope): k for k in to_list}
-                self._collect(futures, objects, errors)
+            pool = ThreadPoolExecutor(min(self.max_workers, len(to_list)),
+                                      thread_name_prefix="k8sdoctor-list")
+            try:
+                with gc_paused():
+                    futures = {pool.submit(self._list_kind, k, scope): k for k in to_list}
+                    self._collect(futures, objects, dropped, errors)
+            finally:
+                # past the deadline, requests still under way are left to end on their own
+                pool.shutdown(wait=False, cancel_futures=True)
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
-                             source=self._label)
-        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)))
+                             source=self._label,
+                             partly_read=[(r.kind, r.namespace) for r in dropped])
+        return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
+                          missing_namespaces=self._missing_namespaces(scope))
 
     # -- logs, for the explain stage ------------------------------------------------------------
 
@@ -122,17 +154,25 @@ class LiveSource:
         previous run, pod gone, forbidden), and with the reason when the cluster cannot be
         reached: missing logs make an explanation poorer, they never end a run.
         """
+        key = (namespace, pod, container, previous)
+        read = self._logs_read.get(key)
+        if read is not None and read[0] >= lines:
+            return read[1][-lines:] if lines else []
         query: list[tuple[str, str | int]] = [("container", container), ("tailLines", lines)]
         if previous:
             query.append(("previous", "true"))
         try:
             self._connect()
             body = self._get(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query, "*/*")
-        except _HttpError as err:
+        except HttpError as err:
             raise LogsUnavailableError(err.message) from None
+        except Unanswered as err:
+            raise LogsUnavailableError(str(err)) from None
         except ClusterUnreachableError as err:
             raise LogsUnavailableError(str(err)) from None
-        return body.decode("utf-8", errors="replace").splitlines()
+        tail = body.decode("utf-8", errors="replace").splitlines()
+        self._logs_read[key] = (lines, tail)
+        return tail
 
     def close(self) -> None:
         with self._lock:
@@ -160,7 +200,9 @@ class LiveSource:
             connection = connect(self.kubeconfig, self.context)
             configuration = connection.configuration
             configuration.connection_pool_maxsize = max(self.max_workers, 4)
-            configuration.retries = urllib3.Retry(total=2, connect=1, read=1, backoff_factor=0.2)
+            # No silent read retry: a request waits --request-timeout once, as messages say.
+            configuration.retries = urllib3.Retry(total=1, connect=1, read=False, status=0,
+                                                  backoff_factor=0.2)
             if not configuration.verify_ssl:
                 # The user chose insecure-skip-tls-verify; do not warn on every request.
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -172,10 +214,12 @@ class LiveSource:
     def _server_version(self) -> str:
         try:
             version = self._get_json("/version", ()).get("gitVersion")
-        except _HttpError as err:
+        except HttpError as err:
             if err.status != 200:
                 raise self._refused(err) from None
             version = None
+        except Unanswered as err:
+            raise self._unreachable(str(err), REACH_HINT) from None
         if not isinstance(version, str):
             raise self._unreachable("it does not answer /version as a Kubernetes API server does",
                                     "check the server address in the kubeconfig")
@@ -187,8 +231,10 @@ class LiveSource:
         for path in ("/api", "/apis"):
             try:
                 document = self._get_json(path, ())
-            except _HttpError as err:
+            except HttpError as err:
                 raise self._refused(err) from None
+            except Unanswered as err:
+                raise self._unreachable(str(err), REACH_HINT) from None
             served.update(document.get("versions") or ())
             for group in document.get("groups") or ():
                 served.update(v.get("groupVersion", "") for v in group.get("versions") or ())
@@ -198,71 +244,149 @@ class LiveSource:
 
     def _collect(
         self,
-        futures: dict[Future[list[K8sObject] | None], ResourceKind],
+        futures: dict[Future[Listed | None], ResourceKind],
         objects: dict[str, list[K8sObject]],
+        dropped: list[Rejected],
         errors: list[FetchError],
     ) -> None:
-        for future in as_completed(futures):
-            kind = futures[future]
-            try:
-                items = future.result()
-            except _HttpError as err:
-                errors.append(FetchError(kind.kind, _fetch_problem(err)))
-                continue
-            except ClusterUnreachableError:
-                for other in futures:
-                    other.cancel()
-                raise
-            if items is not None:
-                objects[kind.kind] = items
+        left = None if self._deadline is None else self._deadline - time.monotonic() + 1.0
+        try:
+            for future in as_completed(futures, timeout=left):
+                self._take(future, futures[future], objects, dropped, errors)
+        except FuturesTimeout:
+            for future, kind in futures.items():
+                if future.done():
+                    self._take(future, kind, objects, dropped, errors)
+                else:
+                    errors.append(FetchError(kind.kind, self._late()))
+        except ClusterUnreachableError:
+            for other in futures:
+                other.cancel()
+            raise
 
-    def _list_kind(self, kind: ResourceKind, scope: Scope) -> list[K8sObject] | None:
-        """Every object of ``kind`` in scope, page by page; None when the server does not serve
-        the resource (404)."""
-        path = kind.list_path(scope.namespace)
+    def _take(
+        self,
+        future: Future[Listed | None],
+        kind: ResourceKind,
+        objects: dict[str, list[K8sObject]],
+        dropped: list[Rejected],
+        errors: list[FetchError],
+    ) -> None:
+        try:
+            listed = future.result()
+        except HttpError as err:
+            errors.append(FetchError(kind.kind, fetch_problem(err)))
+            return
+        except Unanswered as err:
+            errors.append(FetchError(kind.kind, f"not listed: {err}"))
+            return
+        if listed is not None:
+            objects[kind.kind] = listed[0]
+            dropped.extend(listed[1])
+            errors.extend(FetchError(r.kind, r.message) for r in listed[1])
+
+    def _missing_namespaces(self, scope: Scope) -> tuple[str, ...]:
+        """The namespaces of ``-n`` the server says do not exist (a 404); one it will not show
+        us (403) may well exist, so it is not named."""
+        missing = []
+        for namespace in scope.namespaces:
+            try:
+                self._get_json(f"/api/v1/namespaces/{namespace}", ())
+            except HttpError as err:
+                if err.status == 404:
+                    missing.append(namespace)
+            except Unanswered:
+                continue
+        return tuple(missing)
+
+    def _list_kind(self, kind: ResourceKind, scope: Scope) -> Listed | None:
+        """Every object of ``kind`` in scope (one List per namespace of ``-n``), and the items
+        dropped for their shape; None when the server does not serve the resource (404)."""
+        if not kind.namespaced or len(scope.namespaces) < 2:
+            return self._list_path(kind, kind.list_path(scope.namespace), scope)
+        items: list[K8sObject] = []
+        dropped: list[Rejected] = []
+        for namespace in scope.namespaces:
+            listed = self._list_path(kind, kind.list_path(namespace), scope)
+            if listed is None:
+                return None
+            items.extend(listed[0])
+            dropped.extend(listed[1])
+        return items, dropped
+
+    def _list_path(self, kind: ResourceKind, path: str, scope: Scope) -> Listed | None:
+        """Every object at ``path``, page by page, and the items dropped for their shape; None
+        when the server does not serve the resource (404).
+
+        A continue token that expires (410) starts the List again once, unpaginated, as
+        client-go's pager does; a second expiry, or a token the server hands out twice, ends
+        this kind's List with an error instead of a loop.
+        """
         accept = METADATA_ONLY if kind.metadata_only else JSON
         base: list[tuple[str, str | int]] = []
         if scope.selector and kind.label_selectable:
             base.append(("labelSelector", scope.selector))
         items: list[K8sObject] = []
-        token = ""
+        dropped: list[Rejected] = []
+        token, relisted, seen = "", False, set()
         while True:
             query = [*base, ("limit", self.page_size)] + ([("continue", token)] if token else [])
             try:
-                page = self._get_json(path, query, accept)
-            except _HttpError as err:
+                page = self._page(path, query, accept)
+            except HttpError as err:
                 if err.status == 404:
                     return None
                 if err.status != 410 or not token:
                     raise
+                if relisted:
+                    raise Unanswered(f"GET {path}: the continue token expired (410 Gone) "
+                                      "again after a full relist") from None
                 # The continue token expired mid-list (etcd compaction): start again with one
-                # unpaginated list, as client-go's pager does.
-                page, items = self._get_json(path, base, accept), []
-            items.extend(_as_object(kind, item) for item in page.get("items") or ())
-            token = (page.get("metadata") or {}).get("continue") or ""
+                # unpaginated list.
+                relisted, seen = True, set()
+                page, items, dropped = self._page(path, base, accept), [], []
+            for item in page.get("items") or ():
+                obj = _as_object(kind, item)
+                rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
+                if rejected is None:
+                    items.append(obj)
+                else:
+                    dropped.append(rejected)
+            metadata = page.get("metadata")
+            token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:
-                return items
+                return items, dropped
+            if not isinstance(token, str) or token in seen:
+                raise Unanswered(f"GET {path}: the server sent the same continue token twice")
+            seen.add(token)
+
+    def _page(self, path: str, query: Query, accept: str) -> dict[str, Any]:
+        """One page of a List; a body cut short or not JSON is asked for once more."""
+        try:
+            return self._get_json(path, query, accept)
+        except BrokenBody:
+            return self._get_json(path, query, accept)
 
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _get_json(self, path: str, query: Query, accept: str = JSON) -> dict[str, Any]:
-        """A JSON object from a successful GET; a body that is not one is a 200 ``_HttpError``."""
+        """A JSON object from a successful GET; ``BrokenBody`` for a body that is not one."""
         body = self._get(path, query, accept)
         try:
-            document = json.loads(body)
+            document = orjson.loads(body)
         except ValueError:
-            raise _HttpError(200, "", f"GET {path} did not return JSON") from None
+            raise BrokenBody(f"GET {path} did not return JSON ({first_words(body)})") from None
         if not isinstance(document, dict):
-            raise _HttpError(200, "", f"GET {path} did not return a JSON object")
+            raise BrokenBody(f"GET {path} did not return a JSON object") from None
         return document
 
     def _get(self, path: str, query: Query, accept: str) -> bytes:
-        """The body of a successful GET; ``_HttpError`` for an error status. A 401 or a connection
+        """The body of a successful GET; ``HttpError`` for an error status. A 401 or a connection
         failure ends the run with ``ClusterUnreachableError``."""
         status, body = self._request(path, query, accept)
         if 200 <= status < 300:
             return body
-        error = _http_error(status, body)
+        error = http_error(status, body)
         if status == 401:
             raise self._refused(error)
         raise error
@@ -273,7 +397,8 @@ class LiveSource:
 
         client = self._client
         headers = {"Accept": accept}
-        timeout = (min(10.0, self.request_timeout), self.request_timeout)
+        timeout = self._timeouts(path)
+        started = time.monotonic()
         try:
             if hasattr(client, "param_serialize"):
                 method, url, header_params, _, _ = client.param_serialize(
@@ -294,10 +419,30 @@ class LiveSource:
                 body = err.body or b""
                 return err.status, body.encode() if isinstance(body, str) else body
             # The client turns a TLS failure into a status-less ApiException.
-            raise self._unreachable(f"TLS failed: {_one_line(err.reason)}", _TLS_HINT) from None
+            raise self._unreachable(f"TLS failed: {one_line(err.reason)}", TLS_HINT) from None
         except urllib3.exceptions.HTTPError as err:
-            problem, hint = _connection_problem(err, self.request_timeout)
-            raise self._unreachable(problem, hint) from None
+            waited = time.monotonic() - started
+            by_deadline = self._deadline is not None and time.monotonic() >= self._deadline - 0.05
+            unanswered = request_unanswered(err, path, waited, by_deadline)
+            if unanswered is not None:
+                raise unanswered from None  # costs only this request's List
+            raise self._unreachable(*connection_problem(err, waited)) from None
+
+    def _timeouts(self, path: str) -> tuple[float, float] | None:
+        """(connect, read) seconds for the next request: ``--request-timeout``, cut to what is
+        left of ``--fetch-timeout``."""
+        read = self.request_timeout
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise Unanswered(f"GET {path}: {self._late()}")
+            read = left if read is None else min(read, left)
+        return None if read is None else (min(10.0, read), read)
+
+    def _late(self) -> str:
+        assert self.fetch_timeout is not None
+        return (f"the fetch took longer than --fetch-timeout {format_seconds(self.fetch_timeout)}"
+                " and stopped before this List was complete")
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -309,7 +454,7 @@ class LiveSource:
             f"cannot reach the Kubernetes API server at {self._where()}: {problem}; {hint}"
         )
 
-    def _refused(self, error: _HttpError) -> ClusterUnreachableError:
+    def _refused(self, error: HttpError) -> ClusterUnreachableError:
         if error.status == 401:
             return ClusterUnreachableError(
                 f"the Kubernetes API server at {self._where()} rejected the credentials "
@@ -321,71 +466,19 @@ class LiveSource:
         )
 
 
-_REACH_HINT = "check that the cluster is running and the kubeconfig's server address is right"
-_TLS_HINT = ("check the kubeconfig's certificate-authority and client certificate, and that the "
-             "server speaks HTTPS")
-
-
-def _connection_problem(err: Exception, timeout: float) -> tuple[str, str]:
-    """A short description of a connection failure, and a hint at the fix."""
-    import urllib3.exceptions as ex
-
-    cause: BaseException = err
-    if isinstance(err, ex.MaxRetryError) and err.reason is not None:
-        cause = err.reason
-    name_resolution = getattr(ex, "NameResolutionError", ())
-    if isinstance(cause, ex.SSLError):
-        return f"TLS failed: {_one_line(cause)}", _TLS_HINT
-    if isinstance(cause, ex.ProxyError):
-        return f"the proxy failed: {_one_line(cause.__cause__ or cause)}", _REACH_HINT
-    if isinstance(cause, name_resolution):
-        return "the host name does not resolve", _REACH_HINT
-    if isinstance(cause, ex.NewConnectionError):
-        origin = cause.__cause__ or cause.__context__
-        detail = getattr(origin, "strerror", None) or str(cause).rsplit(": ", 1)[-1]
-        return _one_line(detail).lower(), _REACH_HINT
-    if isinstance(cause, ex.ConnectTimeoutError):
-        return "the connection timed out", _REACH_HINT
-    if isinstance(cause, ex.ReadTimeoutError):
-        return f"no answer within {timeout:g}s", _REACH_HINT
-    return _one_line(cause), _REACH_HINT
-
-
-def _http_error(status: int, body: bytes) -> _HttpError:
-    """The server's own words for an error: a ``Status`` object's reason and message, or the
-    text it sent."""
-    text = body.decode("utf-8", errors="replace").strip()
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and document.get("kind") == "Status":
-        return _HttpError(status, str(document.get("reason") or ""),
-                          _one_line(document.get("message") or text))
-    return _HttpError(status, "", _one_line(text) or "no message")
-
-
-def _fetch_problem(err: _HttpError) -> str:
-    if err.status == 403:
-        return f"forbidden: {err.message}"
-    if err.status == 200:
-        return err.message
-    return f"the server answered {err}"
-
-
-def _as_object(kind: ResourceKind, item: dict[str, Any]) -> K8sObject:
+def _as_object(kind: ResourceKind, item: Any) -> Any:
     """A list item as a whole object: ``apiVersion`` and ``kind`` first (lists leave them out),
-    no ``managedFields``, and for metadata-only kinds nothing but metadata."""
+    no ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
+    shape is returned as it is, for ``admit`` to name what is wrong with it."""
+    if not isinstance(item, dict):
+        return item
     obj: K8sObject = {"apiVersion": kind.api_version, "kind": kind.kind}
-    metadata = dict(item.get("metadata") or {})
-    metadata.pop("managedFields", None)
-    if kind.metadata_only:
-        return metadata_view(kind, metadata)
+    metadata = item.get("metadata")
+    if isinstance(metadata, dict):
+        metadata = dict(metadata)
+        metadata.pop("managedFields", None)
+        if kind.metadata_only:
+            return metadata_view(kind, metadata)
     obj.update(item)
     obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
     return obj
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -14,7 +14,7 @@ import binascii
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,12 @@ from typing import Any
 import yaml
 
 from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster.fetch_problems import one_line
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope, newest_timestamp, parse_time
+from k8sdoctor.cluster.validate import Rejected, admit
 from k8sdoctor.errors import BadInputError
 
 ANNOTATION_PREFIX = "k8sdoctor.dev/"
@@ -37,6 +39,12 @@ DATA_SIZES = ANNOTATION_PREFIX + "data-sizes"
 """On a ConfigMap whose values were left out of a snapshot: ``{key: bytes}``."""
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
+MAX_SNAPSHOT_BYTES = 2 * 2**30
+"""The most a snapshot may hold (2 GiB, several times a 100,000-pod cluster), so that a wrong
+path or an endless stream is refused before it fills the memory."""
+MAX_NESTING = 1000
+_TOO_DEEP = (f"nested more than about {MAX_NESTING:,} levels deep, which no Kubernetes object "
+             "is; k8sdoctor reads no deeper")
 ALL_KINDS = "all"
 
 
@@ -67,65 +75,84 @@ class SnapshotSource:
 
     def _load(self, kinds: Collection[str], scope: Scope) -> LoadResult:
         documents = list(_read_documents(self.path))
-        objects: dict[str, list[K8sObject]] = defaultdict(list)
-        captured_at: datetime | None = None
-        listed: set[str] = set()
-        recorded_listing = False
         source = self.label or ("stdin" if self.path == "-" else self.path)
-        errors: list[FetchError] = []
-        for where, document in documents:
-            if not isinstance(document, Mapping):
-                raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
-                                    f"found {type(document).__name__}")
-            metadata = document.get("metadata")
-            annotations = (metadata.get("annotations") if isinstance(metadata, Mapping)
-                           else None) or {}
-            if CAPTURED_AT in annotations:
-                captured_at = parse_time(annotations[CAPTURED_AT]) or captured_at
-            if LISTED_KINDS in annotations:
-                recorded_listing = True
-                listed.update(k for k in annotations[LISTED_KINDS].split(",") if k)
-            if FETCH_ERRORS in annotations:
-                errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
-            for obj in _flatten(document, where):
+        return load_documents(documents, kinds, scope, source,
+                              covered_kinds=self.covered_kinds, manifests_mode=self.manifests)
+
+
+def load_documents(
+    documents: Iterable[tuple[str, Any]],
+    kinds: Collection[str],
+    scope: Scope,
+    source: str,
+    *,
+    covered_kinds: Collection[str] | None = None,
+    manifests_mode: bool | None = None,
+) -> LoadResult:
+    """The state of parsed snapshot ``documents`` (each with where it came from, for messages):
+    what ``SnapshotSource.load`` returns once its files are read. ``covered_kinds`` and
+    ``manifests_mode`` are the source's ``--snapshot-kinds`` and ``--manifests``."""
+    objects: dict[str, list[K8sObject]] = defaultdict(list)
+    captured_at: datetime | None = None
+    listed: set[str] = set()
+    recorded_listing = False
+    errors: list[FetchError] = []
+    dropped: list[Rejected] = []
+    for where, document in documents:
+        if not isinstance(document, Mapping):
+            raise BadInputError(f"snapshot {where}: expected a Kubernetes object or List, "
+                                f"found {type(document).__name__}")
+        annotations = _own_annotations(document)
+        if CAPTURED_AT in annotations:
+            captured_at = parse_time(annotations[CAPTURED_AT]) or captured_at
+        if LISTED_KINDS in annotations:
+            recorded_listing = True
+            listed.update(k for k in annotations[LISTED_KINDS].split(",") if k)
+        if FETCH_ERRORS in annotations:
+            errors.extend(_recorded_errors(annotations[FETCH_ERRORS], where))
+        for item, origin in _flatten(document, where):
+            obj = _admitted(item, origin, dropped)
+            if obj is not None:
                 objects[obj["kind"]].append(obj)
-        if not recorded_listing and not objects:
-            raise BadInputError(
-                f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
-                "output of a kubectl command that failed); nothing to analyze"
-            )
-        inferred = not recorded_listing
-        as_manifests = (self.manifests if self.manifests is not None else
-                        not recorded_listing and manifests.look_like_manifests(
-                            o for items in objects.values() for o in items))
-        if as_manifests:
-            objects = defaultdict(list, manifests.prepare(objects))
-            listed = set(objects) | manifests.COVERED_KINDS
-            if self.covered_kinds is not None:
-                listed |= set(KNOWN_KINDS) if ALL_KINDS in self.covered_kinds else set(
-                    self.covered_kinds)
-            inferred = False
-        elif not recorded_listing:
-            listed = set(objects)
-            if self.covered_kinds is not None and ALL_KINDS in self.covered_kinds:
-                listed.update(KNOWN_KINDS)
-                inferred = False
-            elif self.covered_kinds is not None:
-                listed.update(self.covered_kinds)
-        held_kinds = listed if recorded_listing else {k for k, items in objects.items() if items}
-        if kinds and not held_kinds & set(kinds):
-            errors.append(_nothing_to_check(source, held_kinds))
-        _apply_scope(objects, scope)
-        now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
-        state = ClusterState(
-            objects,
-            now=now or datetime.now(timezone.utc),
-            listed_kinds=listed,
-            scope=scope,
-            source=source,
+    errors.extend(FetchError(r.kind, r.message) for r in dropped)
+    if not recorded_listing and not objects and not dropped:
+        raise BadInputError(
+            f"snapshot {source}: holds no Kubernetes object (an empty file, or the "
+            "output of a kubectl command that failed); nothing to analyze"
         )
-        return LoadResult(state, tuple(errors), listing_inferred=inferred,
-                          manifests=as_manifests)
+    inferred = not recorded_listing
+    as_manifests = (manifests_mode if manifests_mode is not None else
+                    not recorded_listing and manifests.look_like_manifests(
+                        o for items in objects.values() for o in items))
+    if as_manifests:
+        objects = defaultdict(list, manifests.prepare(objects))
+        listed = set(objects) | manifests.COVERED_KINDS
+        if covered_kinds is not None:
+            listed |= set(KNOWN_KINDS) if ALL_KINDS in covered_kinds else set(covered_kinds)
+        inferred = False
+    elif not recorded_listing:
+        listed = set(objects)
+        if covered_kinds is not None and ALL_KINDS in covered_kinds:
+            listed.update(KNOWN_KINDS)
+            inferred = False
+        elif covered_kinds is not None:
+            listed.update(covered_kinds)
+    held_kinds = listed if recorded_listing else {k for k, items in objects.items() if items}
+    if kinds and not held_kinds & set(kinds):
+        errors.append(_nothing_to_check(source, held_kinds))
+    missing = _missing_namespaces(objects, scope)
+    _apply_scope(objects, scope)
+    now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+    state = ClusterState(
+        objects,
+        now=now or datetime.now(timezone.utc),
+        listed_kinds=listed,
+        scope=scope,
+        source=source,
+        partly_read=[(r.kind, r.namespace) for r in dropped],
+    )
+    return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests,
+                      missing_namespaces=missing)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:
@@ -149,9 +176,21 @@ def parse_covered_kinds(text: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _own_annotations(document: Mapping[str, Any]) -> Mapping[str, str]:
+    """The document's string annotations: where ``k8sdoctor snapshot`` records what it did."""
+    metadata = document.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return {}
+    return {k: v for k, v in annotations.items() if isinstance(v, str)}
+
+
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     if path == "-":
-        yield from _parse_text(sys.stdin.read(), "stdin")
+        text = sys.stdin.read(MAX_SNAPSHOT_BYTES + 1)
+        if len(text) > MAX_SNAPSHOT_BYTES:
+            raise BadInputError(f"snapshot stdin: {_too_big()}")
+        yield from _parse_text(text, "stdin")
         return
     root = Path(path)
     if not root.exists():
@@ -163,6 +202,12 @@ def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     )
     if not files:
         raise BadInputError(f"snapshot {path}: directory holds no .yaml, .yml or .json file")
+    try:
+        size = sum(file.stat().st_size for file in files)
+    except OSError as err:
+        raise BadInputError(f"snapshot {path}: cannot read: {err}") from None
+    if size > MAX_SNAPSHOT_BYTES:
+        raise BadInputError(f"snapshot {path}: {_too_big(size)}")
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
@@ -171,60 +216,111 @@ def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
         yield from _parse_text(text, str(file))
 
 
+def _too_big(size: int | None = None) -> str:
+    held = f"holds {size / 2**30:.1f} GiB; " if size else ""
+    return (f"{held}a snapshot may hold at most {MAX_SNAPSHOT_BYTES // 2**30} GiB; take one per "
+            "namespace (-n) instead")
+
+
 def _parse_text(text: str, where: str) -> Iterator[tuple[str, Any]]:
+    """The documents in ``text``: JSON when it looks like JSON, else YAML, which also reads
+    flow-style YAML such as ``{kind: List, items: []}``. When neither reads it, the error of the
+    parser that got further is the one reported."""
+    json_error: BadInputError | None = None
     if text.lstrip().startswith(("{", "[")):
+        # The standard parser, not orjson as for live pages: orjson first builds its own tree
+        # of the whole document, which for a 120 MB snapshot adds 170 MB to the peak memory to
+        # save a sixth of the parsing time.
         try:
             yield where, json.loads(text)
+            return
         except json.JSONDecodeError as err:
-            raise BadInputError(
-                f"snapshot {where}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}"
-            ) from None
-        return
+            json_error = BadInputError(
+                f"snapshot {where}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}")
+            json_reach = (err.lineno, err.colno)
+        except RecursionError:
+            raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
     try:
         documents = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = err.problem or err.context or "malformed YAML"
-        raise BadInputError(f"snapshot {where}{position}: malformed YAML: {problem}") from None
     except yaml.YAMLError as err:
-        raise BadInputError(f"snapshot {where}: malformed YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        if json_error is not None and (mark is None or json_reach >= (mark.line + 1,
+                                                                      mark.column + 1)):
+            raise json_error from None
+        problem = getattr(err, "problem", None) or getattr(err, "context", None) or str(err)
+        if "nesting depth" in problem:
+            raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
+        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise BadInputError(
+            f"snapshot {where}{position}: malformed YAML: {one_line(problem)}") from None
+    except RecursionError:
+        raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
     for document in documents:
         if document is not None:
             yield where, document
 
 
-def _flatten(document: Any, where: str) -> Iterator[K8sObject]:
-    """The objects in one document: a List's items (kind filled in from ``PodList``-style list
-    kinds where the API leaves it out) or a single object."""
+def _flatten(document: Any, where: str) -> Iterator[tuple[Any, str]]:
+    """The objects in one document, each with where it was: a List's items (kind filled in
+    from ``PodList``-style list kinds where the API leaves it out) or a single object. A
+    document without a kind is no Kubernetes document; an item's shape is checked later."""
     kind = document.get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadInputError(f"snapshot {where}: a document has no 'kind'")
-    if kind == "List" or (kind.endswith("List") and "items" in document):
-        item_kind = kind[: -len("List")] or None
-        item_api_version = document.get("apiVersion") if item_kind else None
-        for index, item in enumerate(document.get("items") or ()):
-            if not isinstance(item, Mapping):
-                raise BadInputError(f"snapshot {where}: item {index} of the {kind} is not an "
-                                    "object")
+    yield from _items(document, where)
+
+
+def _items(document: Any, where: str) -> Iterator[tuple[Any, str]]:
+    kind = document.get("kind") if isinstance(document, Mapping) else None
+    if not isinstance(kind, str) or not (
+        kind == "List" or (kind.endswith("List") and "items" in document)
+    ):
+        yield document, where
+        return
+    item_kind = kind[: -len("List")] or None
+    item_api_version = document.get("apiVersion") if item_kind else None
+    items = document.get("items") or []
+    if not isinstance(items, list):
+        raise BadInputError(f"snapshot {where}: the {kind}'s items are not a list")
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping):
             item = dict(item)
-            item.setdefault("kind", item_kind)
+            if item_kind:
+                item.setdefault("kind", item_kind)
             if item_api_version:
                 item.setdefault("apiVersion", item_api_version)
-            yield from _flatten(item, f"{where} item {index}")
-        return
-    if not isinstance(document.get("metadata"), Mapping):
-        raise BadInputError(f"snapshot {where}: the {kind} has no metadata")
-    known = KNOWN_KINDS.get(kind)
+        yield from _items(item, f"{where} item {index}")
+
+
+def _admitted(obj: Any, origin: str, dropped: list[Rejected]) -> K8sObject | None:
+    """``obj`` as it enters the state (a Secret as metadata only), or None when its shape is
+    wrong, with why in ``dropped``."""
+    rejected = admit(obj, origin)
+    if rejected is not None:
+        dropped.append(rejected)
+        return None
+    known = KNOWN_KINDS.get(obj["kind"])
     if known is not None and known.metadata_only:
         # a `kubectl get secrets -o yaml` dump holds the values: they go no further than here
-        yield metadata_view(known, document["metadata"])
-        return
-    yield dict(document)
+        return metadata_view(known, obj["metadata"])
+    return obj
+
+
+def _missing_namespaces(objects: Mapping[str, list[K8sObject]], scope: Scope) -> tuple[str, ...]:
+    """The namespaces of ``-n`` that neither a Namespace object nor any object's namespace
+    names: in a snapshot, that is as good as "does not exist"."""
+    if not scope.namespaces:
+        return ()
+    seen = {(o.get("metadata") or {}).get("namespace") for items in objects.values()
+            for o in items}
+    seen.update((o.get("metadata") or {}).get("name") for o in objects.get("Namespace", ()))
+    return tuple(n for n in scope.namespaces if n not in seen)
 
 
 def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
     """Keep what a live run with the same ``-n`` and ``-l`` would have listed."""
+    if not scope.namespaces and not scope.selector:
+        return
     try:
         requirements = parse_selector(scope.selector) if scope.selector else ()
     except ValueError as err:
@@ -238,8 +334,7 @@ def _apply_scope(objects: dict[str, list[K8sObject]], scope: Scope) -> None:
         items[:] = [
             obj
             for obj in items
-            if (not scope.namespace or not namespaced
-                or obj["metadata"].get("namespace") == scope.namespace)
+            if (not namespaced or scope.covers(obj["metadata"].get("namespace")))
             and (not requirements or not selectable
                  or matches_selector_string(requirements, obj["metadata"].get("labels")))
         ]

@@ -23,6 +23,9 @@ class FetchError:
 class LoadResult:
     state: ClusterState
     errors: tuple[FetchError, ...] = field(default=())
+    missing_namespaces: tuple[str, ...] = field(default=())
+    """Namespaces of ``-n`` that do not exist: worth a warning, as a typo would otherwise give
+    a silent, empty report."""
     listing_inferred: bool = False
     """The source could not tell which kinds it holds completely (a plain ``kubectl get``
     file): a kind it lacks may still exist, and references to it go unchecked."""
@@ -49,6 +52,8 @@ def gc_paused() -> Iterator[None]:
     Decoding Lists builds a great many dicts and lists that never form cycles, and the collector
     would rescan them over and over as the heap grows: a third of the time to list 5,000 pods,
     three quarters of the time to read a 90,000-object snapshot. It runs again once they are in.
+    ``run`` also keeps it paused while analyzers build indexes and findings over the state, and
+    then freezes the state (``gc.freeze``) so that no later collection scans it again.
     """
     was_enabled = gc.isenabled()
     gc.disable()

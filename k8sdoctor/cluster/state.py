@@ -36,12 +36,25 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Scope:
-    """What part of the cluster a run looks at: ``-n`` and ``-l``."""
+    """What part of the cluster a run looks at: ``-n`` (one namespace or several) and ``-l``."""
 
     namespace: str | None = None
-    """None means all namespaces."""
+    """The one namespace, when exactly one was asked for (``Scope(namespace="shop")`` is a
+    shorthand for ``Scope(namespaces=("shop",))``)."""
     selector: str | None = None
     """The ``-l`` expression, applied to the Lists of label-selectable kinds."""
+    namespaces: tuple[str, ...] = ()
+    """Every namespace looked at; empty means all namespaces."""
+
+    def __post_init__(self) -> None:
+        merged = tuple(dict.fromkeys((*self.namespaces, *(
+            (self.namespace,) if self.namespace else ()))))
+        object.__setattr__(self, "namespaces", merged)
+        object.__setattr__(self, "namespace", merged[0] if len(merged) == 1 else None)
+
+    def covers(self, namespace: str | None) -> bool:
+        """Whether objects of ``namespace`` (None: cluster-scoped) are inside the scope."""
+        return not self.namespaces or namespace is None or namespace in self.namespaces
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -75,6 +88,7 @@ class ClusterState:
         listed_kinds: Iterable[str] | None = None,
         scope: Scope | None = None,
         source: str = "",
+        partly_read: Iterable[tuple[str, str | None]] = (),
     ) -> None:
         self._objects: Mapping[str, tuple[K8sObject, ...]] = MappingProxyType(
             {kind: tuple(items) for kind, items in objects.items()}
@@ -83,6 +97,20 @@ class ClusterState:
         self._listed = frozenset(self._objects if listed_kinds is None else listed_kinds)
         self.scope = scope or Scope()
         self.source = source
+        self._partly_read = frozenset(partly_read)
+
+    def without(self, dropped: Iterable[K8sObject]) -> ClusterState:
+        """The same state less ``dropped`` (objects of it), whose absence then proves nothing."""
+        dropped = list(dropped)
+        gone = {id(obj) for obj in dropped}
+        lost = [(obj.get("kind", ""), (obj.get("metadata") or {}).get("namespace"))
+                for obj in dropped]
+        return ClusterState(
+            {kind: [o for o in items if id(o) not in gone]
+             for kind, items in self._objects.items()},
+            now=self.now, listed_kinds=self._listed, scope=self.scope, source=self.source,
+            partly_read=[*self._partly_read, *lost],
+        )
 
     # -- plain access ---------------------------------------------------------------------------
 
@@ -98,6 +126,17 @@ class ClusterState:
         analyzers must not report a missing ConfigMap when ConfigMaps could not be read.
         """
         return kind in self._listed
+
+    def read_whole(self, kind: str, namespace: str | None = None) -> bool:
+        """False when an object of ``kind`` in ``namespace`` (any namespace, for None) was
+        dropped for its malformed shape: it exists but is not in the state, so its absence
+        proves nothing. ``partly_read`` holds ``(kind, namespace)`` pairs, namespace None for an
+        object whose namespace is unknown or that has none."""
+        if not self._partly_read:
+            return True
+        if namespace is None:
+            return not any(k == kind for k, _ in self._partly_read)
+        return (kind, namespace) not in self._partly_read and (kind, None) not in self._partly_read
 
     def objects(self, kind: str) -> tuple[K8sObject, ...]:
         return self._objects.get(kind, ())

@@ -8,6 +8,8 @@ when that variable is unset), or wherever ``--config`` or ``K8SDOCTOR_CONFIG`` p
       local: {type: ollama, model: llama3.1:8b, base_url: http://127.0.0.1:11434}
       gpt: {type: openai, model: gpt-4o-mini, api_key_env: OPENAI_API_KEY}
     explain: {language: en, anonymize: auto, cache_ttl: 7d, concurrency: 4, max_tokens: 1024}
+    prices:                     # USD per million tokens, for k8sdoctor eval's cost column
+      gpt-4o-mini: {prompt: 0.15, completion: 0.60}
 
 A missing default file is an empty configuration; a malformed one is a ``BadInputError`` (exit 2)
 naming the file, line and column. API keys may be written in the file (a warning is returned when
@@ -119,6 +121,17 @@ class ExplainDefaults:
 
 
 @dataclass(frozen=True)
+class Price:
+    """What a model costs, in US dollars per million tokens (the ``prices:`` section)."""
+
+    prompt: float
+    completion: float
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prompt + completion_tokens * self.completion) / 1e6
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``Config()`` is what no file at all means."""
 
@@ -128,6 +141,9 @@ class Config:
     """A backend name from ``backends`` or a backend type; None means ``ollama``."""
     backends: Mapping[str, BackendConfig] = field(default_factory=dict)
     explain: ExplainDefaults = field(default_factory=ExplainDefaults)
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """Model name -> its price; a model not listed costs 0 on a local server, and is unknown
+    on a hosted one."""
     warnings: tuple[str, ...] = ()
     """Things the user should hear about (print them to stderr); not errors."""
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -177,7 +193,7 @@ def parse_config(text: str, path: Path) -> Config:
     root = document.data
     if root is None:
         return Config(path=path)
-    document.expect_mapping((), {"default_backend", "backends", "explain"})
+    document.expect_mapping((), {"default_backend", "backends", "explain", "prices"})
     default_backend = root.get("default_backend")
     if default_backend is not None:
         document.expect_name(("default_backend",))
@@ -189,8 +205,9 @@ def parse_config(text: str, path: Path) -> Config:
     explain = ExplainDefaults()
     if root.get("explain") is not None:
         explain = _explain(document, path)
+    prices = _prices(document) if root.get("prices") is not None else {}
     return Config(path=path, default_backend=default_backend, backends=backends,
-                  explain=explain, origins=document.origins())
+                  explain=explain, prices=prices, origins=document.origins())
 
 
 def _backend(document: _Document, name: str) -> BackendConfig:
@@ -247,6 +264,24 @@ def _explain(document: _Document, path: Path) -> ExplainDefaults:
         timeout=(document.positive_number((*at, "timeout")) if "timeout" in settings
                  else defaults.timeout),
     )
+
+
+def _prices(document: _Document) -> dict[str, Price]:
+    document.expect_mapping(("prices",), None)
+    prices = {}
+    for model in document.get(("prices",)):
+        at = ("prices", model)
+        document.expect_mapping(at, {"prompt", "completion"})
+        rates = []
+        for key in ("prompt", "completion"):
+            value = document.get(at).get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                document.fail((*at, key) if key in document.get(at) else at,
+                              f"prices.{model}.{key} must be US dollars per million tokens "
+                              "(a number, 0 or more)")
+            rates.append(float(value))
+        prices[model] = Price(*rates)
+    return prices
 
 
 def _anonymize(document: _Document, at: tuple[str, ...]) -> bool | None:

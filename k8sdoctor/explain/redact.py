@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable
 
 _SENSITIVE_KEY = (
-    r"(?!(?:old)?pwd\b)"  # $PWD and $OLDPWD are directories
+    r"(?!(?:old)?pwd\s*[=:]\s*[/~])"  # $PWD and $OLDPWD are directories; ODBC's Pwd= is not
     r"[A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey"
     r"|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth|accountkey"
-    r"|sharedaccesskey|sig|cookie)"
+    r"|sharedaccesskey|sig|cookie|key[_-]?data)"
 )
 _NOT_A_SECRET = (
     r"(?![\"']?(?:\[REDACTED|(?:true|false|null|none|nil|yes|no|undefined|empty)\b"
@@ -26,7 +26,9 @@ _NOT_A_SECRET = (
 )
 """Not already redacted, a flag (``automountServiceAccountToken: false``), a mask or a
 placeholder (``--from-literal=password=<value>``)."""
-_VALUE = r"[^\s\"',;&]{3,}"
+_VALUE = r"[^\s\"',;&]{2,}[^\s\"',;&)\]}>.:]"
+"""Three characters or more, not ending in a closing bracket or a full stop: ``(token=x1y2)``
+keeps its ``)``, ``password=hunter2.`` its full stop."""
 _PROSE = r"(?![A-Za-z]+\s+[A-Za-z(])"
 """Not a word followed by another word: the start of a sentence rather than a value."""
 
@@ -88,6 +90,30 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED:stripe-key]"),
     (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), "[REDACTED:huggingface-token]"),
     (re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"), "[REDACTED:api-key]"),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED:npm-token]"),
+    (re.compile(r"\bpypi-AgE[A-Za-z0-9_-]{40,}"), "[REDACTED:pypi-token]"),
+    (re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), "[REDACTED:sendgrid-key]"),
+    (re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"), "[REDACTED:oauth-client-secret]"),
+    (
+        re.compile(r"(?P<prefix>\bhooks\.slack\.com/services/)[A-Za-z0-9/]{20,}"),
+        _keep_prefix("webhook"),
+    ),
+    (
+        # an API key header, whatever follows it: "x-api-key: k3y sent", "X-Auth-Token: abc"
+        re.compile(
+            r"(?P<prefix>\b(?:x-[A-Za-z0-9-]*?(?:api-?key|token|secret|auth|signature)"
+            r"|api-key|apikey)[\"']?\s*:\s*[\"']?)"
+            rf"{_NOT_A_SECRET}{_VALUE}",
+            re.IGNORECASE,
+        ),
+        _keep_prefix("secret"),
+    ),
+    (
+        # "apikey <value>", "api_key <value>" when the value looks generated
+        re.compile(r"(?P<prefix>\b(?:x-)?api[_-]?key\s+)(?=[A-Za-z0-9\-._~+/]*\d)"
+                   r"[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE),
+        _keep_prefix("secret"),
+    ),
     (
         # "password": "two words" in JSON or a Python repr: the whole quoted value
         re.compile(

@@ -20,7 +20,8 @@ from k8sdoctor.report.model import Report
 @dataclass(frozen=True)
 class RenderOptions:
     color: bool = False
-    width: int = 80
+    width: int | None = 80
+    """Columns to wrap text at; None: do not wrap (stdout is not a terminal)."""
     fail_on: Severity | None = None
     """The severity that fails the run (``--fail-on``), for formats that mark pass and fail."""
 

@@ -1,7 +1,8 @@
 """``-o markdown``: the report as GitHub-flavoured Markdown, for CI step summaries and PR comments.
 
-A summary line, one table row per finding (worst first), then each finding's evidence and fix in a
-collapsed ``<details>`` block. Cluster text is escaped, so an event message cannot inject markup
+A summary line, one table row per finding (worst first; with a baseline, new ones first and
+marked), then each finding's evidence and fix in a collapsed ``<details>`` block. Suppressed
+findings are counted, not listed. Cluster text is escaped, so an event message cannot inject markup
 or HTML into the page that shows it.
 """
 
@@ -24,11 +25,13 @@ def render(report: Report, _options: RenderOptions) -> str:
     lines.append(f"**Source:** {_inline(report.source)}{when}")
     lines.append("")
     lines.append(_summary(report))
-    findings = sorted(report.findings, key=lambda f: (-f.severity.rank, f.sort_key()))
+    findings = sorted((f for f in report.findings if f.suppression is None),
+                      key=lambda f: (f.baseline == "known", -f.severity.rank, f.sort_key()))
     if findings:
         lines += ["", "| severity | object | reason | message |", "|---|---|---|---|"]
         lines += [
-            f"| {f.severity.value} | {_inline(_object(f))} | {_inline(f.reason)} | "
+            f"| {f.severity.value}{' (new)' if f.baseline == 'new' else ''} | "
+            f"{_inline(_object(f))} | {_inline(f.reason)} | "
             f"{_inline(f.message)} |"
             for f in findings
         ]
@@ -49,6 +52,14 @@ def _summary(report: Report) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in report.count_by_severity().items() if n)
         total = len(report.findings)
         text = f"**{total} finding{'s' if total != 1 else ''}:** {counts}."
+    if baseline := report.gate.get("baseline"):
+        text += (f" {baseline['new']} new, {baseline['known']} known, {baseline['fixed']} fixed "
+                 "since the baseline.")
+    if suppressed := report.gate.get("suppressed"):
+        text += f" {suppressed} suppressed (not listed)."
+    for entry in report.gate.get("expiredSuppressions") or ():
+        text += (f"\n\n**Expired suppression** ({_inline(entry['source'])}, "
+                 f"{_inline(entry['expires'])}): {_inline(entry['reason'])}")
     if report.errors:
         text += f" {len(report.errors)} part(s) could not be checked."
     return text

@@ -31,13 +31,13 @@ class Report:
     """Added by later stages, e.g. the explain stage's inference statistics."""
     root_causes: Sequence[RootCause] = ()
     """The findings partitioned into ranked root causes (``analysis.causes``), rank 1 first."""
+    health: HealthScore | None = None
+    """The health score per namespace and for the cluster (``analysis/score.py``)."""
     not_checked: Sequence[NotChecked] = ()
     """References a partial input could not check (a kind the file lacks); the ``fetch``
     errors sum them up per kind."""
     manifests: bool = False
     """The input was plain manifests, judged as specs: status-based checks were skipped."""
-    health: HealthScore | None = None
-    """The health score per namespace and for the cluster (``analysis/score.py``)."""
     gate: Mapping[str, Any] = field(default_factory=dict)
     """Summary entries of the CI gate (``k8sdoctor.gate``): ``suppressed``, ``baseline``,
     ``expiredSuppressions``."""

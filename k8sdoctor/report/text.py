@@ -19,6 +19,9 @@ from k8sdoctor.analysis.finding import Explanation, Finding, RunError, Severity
 from k8sdoctor.report import RenderOptions
 from k8sdoctor.report.model import Report
 
+UNWRAPPED_WIDTH = 100_000
+"""The console width when the report must not be wrapped (``RenderOptions.width`` None)."""
+
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.ERROR: "bold red",
@@ -37,7 +40,7 @@ def render(report: Report, options: RenderOptions) -> str:
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=options.width,
+        width=options.width or UNWRAPPED_WIDTH,
         force_terminal=options.color,
         no_color=not options.color,
         color_system="standard" if options.color else None,

@@ -37,6 +37,7 @@ def test_templates_and_data_are_package_data() -> None:
         "k8sdoctor/data": patterns["k8sdoctor.data"],
         "k8sdoctor/data/scenarios": patterns["k8sdoctor.data"],
         "k8sdoctor/report": patterns["k8sdoctor.report"],
+        "k8sdoctor/eval": patterns["k8sdoctor.eval"],
     }
     for directory, globs in shipped.items():
         files = [p for p in (ROOT / directory).iterdir()

@@ -5,6 +5,7 @@ snapshot holding none of the kinds the analyzers read is reported as not checked
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,77 @@ def test_a_snapshot_holding_a_kind_read_is_not_flagged(run_cli: RunCli, tmp_path
     result = run_cli(["analyze", "--snapshot", str(path), "--strict", "-o", "json"])
     assert result.code == 0, result.stdout
     assert json.loads(result.stdout)["errors"] == []
+
+
+# -- size, depth and flow-style YAML ------------------------------------------------------------
+
+POD_FLOW = ("{kind: List, apiVersion: v1, items: [{apiVersion: v1, kind: Pod, metadata: "
+            "{name: web, namespace: shop}, spec: {containers: [{name: app, image: 'web:1'}]}}]}")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  '{"kind": "List", "items": ' + "[" * 100_000 + "]" * 100_000
+                                  + "}",
+                                  "kind: List\nitems: " + "[" * 100_000 + "]" * 100_000])
+def test_deep_nesting_is_bad_input_not_a_crash(run_cli: RunCli, tmp_path: Path,
+                                               text: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(text, encoding="utf-8")
+    result = run_cli(["analyze", "--snapshot", str(path)])
+    assert result.code == 2
+    assert result.stderr_lines == [
+        f"k8sdoctor: error: snapshot {path}: nested more than about 1,000 levels deep, which no "
+        "Kubernetes object is; k8sdoctor reads no deeper"]
+
+
+def test_a_snapshot_over_the_size_cap_is_refused_before_it_is_read(
+        run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from k8sdoctor.cluster import snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_SNAPSHOT_BYTES", 2**30)
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as handle:  # sparse: 1.5 GiB that takes no disk
+        handle.truncate(3 * 2**29)
+    result = run_cli(["analyze", "--snapshot", str(path)])
+    assert result.code == 2
+    assert result.stderr_lines == [
+        f"k8sdoctor: error: snapshot {path}: holds 1.5 GiB; a snapshot may hold at most 1 GiB; "
+        "take one per namespace (-n) instead"]
+
+
+def test_stdin_over_the_size_cap_is_refused(run_cli: RunCli,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from k8sdoctor.cluster import snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_SNAPSHOT_BYTES", 1000)
+    result = run_cli(["analyze", "--snapshot", "-"], stdin="# padding\n" * 200)
+    assert result.code == 2
+    assert "snapshot stdin: a snapshot may hold at most" in result.stderr
+
+
+def test_flow_style_yaml_is_read(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(POD_FLOW, encoding="utf-8")
+    result = run_cli(["analyze", "--snapshot", str(path), "-a", "pod", "-o", "json"])
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["errors"] == []
+    from_stdin = run_cli(["analyze", "--snapshot", "-", "-a", "pod", "-o", "json"],
+                         stdin=POD_FLOW)
+    assert from_stdin.code == 0, from_stdin.stderr
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    # JSON that breaks late: the JSON parser's complaint is the useful one
+    ('{"kind": "List", "items": [{"kind": "Pod",, "metadata": {}}]}',
+     r"s\.json:1:43: malformed JSON"),
+    # flow-style YAML that breaks: YAML's complaint, at YAML's position
+    ("{kind: List, items: [{kind: Pod, metadata: {name: a}]]}", r"s\.json:1:\d+: malformed YAML"),
+])
+def test_the_better_of_the_two_errors_is_reported(run_cli: RunCli, tmp_path: Path,
+                                                  content: str, expected: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(content, encoding="utf-8")
+    result = run_cli(["analyze", "--snapshot", str(path)])
+    assert result.code == 2
+    assert len(result.stderr_lines) == 1
+    assert re.search(expected, result.stderr), result.stderr

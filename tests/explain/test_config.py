@@ -127,7 +127,7 @@ def test_no_warning_without_a_key_in_the_file(tmp_path: Path) -> None:
         ("explain:\n  language: de\n concurrency: 2\n", ":3:2: expected <block end>"),
         ("- a\n- b\n", ":1:1: the file must be a mapping of keys to values"),
         ("default_backends: gpt\n", ":1:1: unknown key 'default_backends' in the file; known: "
-                                    "backends, default_backend, explain"),
+                                    "backends, default_backend, explain, prices"),
         ("backends:\n  gpt:\n    type: openai\n    api_key_evn: X\n",
          ":4:5: unknown key 'api_key_evn' in backends.gpt"),
         ("backends:\n  gpt:\n    model: gpt-4o\n", ":3:5: backend 'gpt' needs a type"),
@@ -140,6 +140,10 @@ def test_no_warning_without_a_key_in_the_file(tmp_path: Path) -> None:
         ("explain:\n  cache_ttl: a week\n", ":2:14: cache_ttl must be seconds or a duration"),
         ("explain:\n  timeout: -1\n", ":2:12: timeout must be a number of seconds above 0"),
         ("explain:\n  max_tokens: true\n", ":2:15: max_tokens must be a whole number"),
+        ("prices:\n  gpt-4o: {prompt: 2.5, completion: cheap}\n",
+         ":2:37: prices.gpt-4o.completion must be US dollars per million tokens"),
+        ("prices:\n  gpt-4o: {prompt: 2.5}\n", ":2:11: prices.gpt-4o.completion must be"),
+        ("prices:\n  gpt-4o: {input: 2.5}\n", "unknown key 'input' in prices.gpt-4o"),
     ],
 )
 def test_a_malformed_config_names_file_line_and_column(
@@ -150,6 +154,13 @@ def test_a_malformed_config_names_file_line_and_column(
     assert str(raised.value).startswith(str(path))
     assert error in str(raised.value)
     assert raised.value.exit_code == 2
+
+
+def test_prices_are_dollars_per_million_tokens(tmp_path: Path) -> None:
+    config = parse_config("prices:\n  gpt-4o-mini: {prompt: 0.15, completion: 0.6}\n",
+                          tmp_path / "c.yaml")
+    price = config.prices["gpt-4o-mini"]
+    assert price.cost(1_000_000, 500_000) == pytest.approx(0.45)
 
 
 def test_durations_and_anonymize_forms(tmp_path: Path) -> None:

@@ -55,6 +55,12 @@ class Fault:
     delay: float = 0.0
     times: int | None = None
     """How many requests it hits; None for all."""
+    body: bytes | None = None
+    """Answer with this body as it is (status 200 unless ``status`` says otherwise)."""
+    content_type: str = "application/json"
+    cut_at: int | None = None
+    """Send only this many bytes of the body, although Content-Length announces all of it, and
+    close the connection: a response cut short."""
 
     def matches(self, query: Mapping[str, list[str]]) -> bool:
         return (self.times is None or self.times > 0) and all(
@@ -354,6 +360,9 @@ class FakeApiServer:
         fault = self._fault_for(path, query)
         if fault is not None:
             time.sleep(fault.delay)
+            if fault.body is not None:
+                handler.cut_at = fault.cut_at
+                return fault.status or 200, fault.content_type, fault.body
             if fault.status is not None:
                 return _json(fault.status, wire.status_body(fault.status, fault.reason,
                                                        fault.message))
@@ -397,12 +406,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        self.cut_at: int | None = None
         status, content_type, body = self.server.api._handle(self)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.cut_at is None:
+            self.wfile.write(body)
+            return
+        self.wfile.write(body[: self.cut_at])
+        self.wfile.flush()
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

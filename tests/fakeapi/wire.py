@@ -26,8 +26,10 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-NOT_SERVED_BY_DEFAULT = frozenset({"gateway.networking.k8s.io/v1", "metrics.k8s.io/v1beta1"})
-"""A plain cluster: no Gateway API CRDs, no metrics-server."""
+NOT_SERVED_BY_DEFAULT = frozenset({"gateway.networking.k8s.io/v1", "metrics.k8s.io/v1beta1",
+                                   "operators.coreos.com/v1alpha1", "operators.coreos.com/v1",
+                                   "olm.operatorframework.io/v1"})
+"""A plain cluster: no Gateway API CRDs, no metrics-server, no Operator Lifecycle Manager."""
 
 SHORT_NAMES = {
     "Namespace": ["ns"], "Node": ["no"], "Pod": ["po"], "Service": ["svc"], "Endpoints": ["ep"],
