@@ -37,6 +37,7 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
+from k8sdoctor.explain.redact import redact
 from k8sdoctor.options import (
     MinSeverity,
     missing_namespace_warnings,
@@ -187,6 +188,11 @@ def analyze(
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Text output: under each root cause, every finding with "
+                     "its evidence and fixes."),
+    ] = False,
     min_severity: Annotated[
         MinSeverity | None,
         typer.Option("--min-severity",
@@ -197,6 +203,11 @@ def analyze(
         bool,
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
+    ] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option("--no-redact", help="Show secret-shaped text (password=..., tokens, keys) "
+                     "quoted from the cluster as it is; by default the report redacts it."),
     ] = False,
     no_logs: Annotated[
         bool,
@@ -287,8 +298,10 @@ def analyze(
         report = apply_gate(report, analysis.state, gate_inputs, scope, namespace_exclude or (),
                             lambda message: _stderr(f"k8sdoctor: {message}"))
     for error in report.errors:
-        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
+        message = error.message if no_redact else redact(error.message)
+        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {message}")
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity,
+                      redact=not no_redact, details=details)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
@@ -338,7 +351,10 @@ def snapshot(
         sys.stdout.write(text)
     else:
         try:
-            with open(output_file, "w", encoding="utf-8") as handle:
+            # objects can hold private data (ConfigMaps, env values): readable by the owner only
+            descriptor = os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as err:
             raise BadInputError(f"cannot write {output_file}: {err.strerror}") from None

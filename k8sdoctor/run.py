@@ -131,6 +131,7 @@ def analyze_with_state(
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
         root_causes=root_causes(findings, loaded.state),
+        cluster_time_source=loaded.clock_source,
         not_checked=not_checked,
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),

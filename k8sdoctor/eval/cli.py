@@ -61,6 +61,9 @@ AnonymizeOpt = Annotated[
 TimeoutOpt = Annotated[
     float | None, typer.Option("--timeout", min=1.0, metavar="SECONDS",
                                help="Seconds to wait for one answer (default: the config's).")]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", min=16, max=1_000_000, metavar="N",
+                             help="The answer's length limit (default: the config's, 1024).")]
 ConfigOpt = Annotated[
     str | None, typer.Option("--config", metavar="PATH", help="The config file (backends, "
                              "explain defaults, the prices: table).")]
@@ -79,6 +82,7 @@ def eval_command(
     fail_under: FailUnderOpt = None,
     anonymize: AnonymizeOpt = None,
     timeout: TimeoutOpt = None,
+    max_tokens: MaxTokensOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Score LLM backends on labelled broken clusters: accuracy, latency, tokens and cost."""
@@ -122,7 +126,7 @@ def eval_command(
         label = f"{contender.name}/{contender.model}"
         _stderr(f"eval: {label}: {len(prepared)} scenarios x {repeat}")
         harness = harness_for(contender, anonymize, settings.explain.language,
-                              settings.explain.max_tokens)
+                              max_tokens or settings.explain.max_tokens)
         trials = run_contender(harness, prepared, repeat, grader)
         price = settings.prices.get(contender.model)
         summary = summarize(trials, repeat, price, free=not contender.hosted)

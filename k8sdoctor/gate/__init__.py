@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
+from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.gate.baseline import Baseline, BaselineEntry, load_baseline, mark, write_baseline
 from k8sdoctor.gate.suppress import IgnoreFile, apply, default_ignore_file, load_ignore_file
@@ -51,10 +52,23 @@ def apply_gate(report: Report, state: ClusterState | None, inputs: GateInputs, s
     if inputs.baseline is not None:
 
         def in_scope(entry: BaselineEntry) -> bool:
-            if scope.namespace and entry.namespace != scope.namespace:
+            if scope.namespaces and entry.namespace not in scope.namespaces:
                 return False
             return not (entry.namespace and any(fnmatchcase(entry.namespace, g)
                                                 for g in exclude_namespaces))
 
         report = mark(report, inputs.baseline, in_scope)
-    return report
+    return _root_causes_follow(report)
+
+
+def _root_causes_follow(report: Report) -> Report:
+    """The root causes hold their own copies of the findings: give them the marked ones."""
+    by_id = {f.id: f for f in report.findings}
+
+    def marked(finding: Finding) -> Finding:
+        return by_id.get(finding.id, finding)
+
+    causes = [replace(c, root=marked(c.root), peers=tuple(map(marked, c.peers)),
+                      consequences=tuple(map(marked, c.consequences)))
+              for c in report.root_causes]
+    return replace(report, root_causes=causes)

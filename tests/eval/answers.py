@@ -13,10 +13,10 @@ from k8sdoctor.eval.scenario import Scenario
 
 
 def scenario_in(prompt: str, scenarios: Sequence[Scenario]) -> Scenario:
-    """The scenario whose root object the prompt names (the longest name wins: ``cart`` must
-    not be taken for ``checkout-cart``)."""
+    """The scenario whose root object the prompt names, or names the start of (a Job's pod
+    ``finetune-llm-mbsqq``); the longest name wins."""
     named = [s for s in scenarios
-             if re.search(rf"(?<![\w-]){re.escape(s.root.name)}(?![\w-])", prompt)]
+             if re.search(rf"(?<![\w-]){re.escape(s.root.name)}(?![\w])", prompt)]
     if not named:
         raise LookupError("no scenario's root object is in the prompt")
     return max(named, key=lambda s: len(s.root.name))

@@ -2,26 +2,56 @@
 a llama.cpp-flavoured server (``json_schema`` refused with HTTP 500, ``json_object`` with the
 schema taken): a backend whose answers are the ground truth scores 100%, one that sends the user
 to a pod that does not exist is caught inventing it, and garbage scores 0 without a crash.
-Re-record with ``K8SDOCTOR_RECORD_CASSETTES=1``."""
+Re-record with ``K8SDOCTOR_RECORD_CASSETTES=1``.
+
+What is tested here is the scoring of answers, not the prompt's wording, so these cassettes are
+replayed in order, matched on method and path only: an analyzer's reworded message or a changed
+template leaves them valid (the backend tests match bodies exactly)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jsonschema
 import pytest
+import vcr
+from vcr.cassette import Cassette
 
 from k8sdoctor.eval.output import eval_schema
 from k8sdoctor.eval.scenario import load_scenarios
 from tests.conftest import RunCli
-from tests.explain.stubs import OpenAIStub, Received, recorded, sent_json
+from tests.explain.stubs import (
+    CASSETTES,
+    RECORDING,
+    REPLAY_URLS,
+    OpenAIStub,
+    Received,
+    StubServer,
+    sent_json,
+)
 
 from .answers import GARBAGE, as_text, inventing_answer, perfect_answer, scenario_in
 
 SCENARIOS = load_scenarios()
 TWO = ["missing-configmap", "selector-mismatch"]
+IN_ORDER = vcr.VCR(cassette_library_dir=str(CASSETTES), match_on=["method", "path"],
+                   filter_headers=["authorization", "api-key"], decode_compressed_response=True)
+
+
+@contextmanager
+def recorded(name: str, stub: StubServer, api: str) -> Iterator[tuple[str, Cassette]]:
+    """``(base URL, cassette)``: the stub while recording, else the cassette played in order."""
+    if RECORDING:
+        (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
+        with stub, IN_ORDER.use_cassette(f"{name}.yaml", record_mode="all") as cassette:
+            yield f"{stub.url}/v1", cassette
+        return
+    with IN_ORDER.use_cassette(f"{name}.yaml", record_mode="none") as cassette:
+        yield REPLAY_URLS[api], cassette
+        assert cassette.all_played, f"{name}: not every recorded request was made"
 
 
 def answering(make: Callable[[object], dict]) -> Callable[[Received], str]:
