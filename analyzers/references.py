@@ -45,8 +45,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import (
@@ -75,8 +74,7 @@ _CONTAINER_WORDS = {"initContainers": "init container", "containers": "container
                     "ephemeralContainers": "ephemeral container"}
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """One place a pod spec names another object."""
 
     kind: str
@@ -129,10 +127,12 @@ def _from_source(kind: str, source: Mapping[str, Any], name_field: str, where: s
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
-    for pod in state.objects("Pod"):
+    pods = [(pod, tuple(pod_references(pod.get("spec") or {}))) for pod in state.objects("Pod")]
+    verdicts: dict[tuple[str, str | None, str, tuple[str, ...]], _Verdict] = {}
+    for pod, references in pods:
         if not is_terminated(pod):
-            yield from _check_pod(state, pod)
-    yield from _unused_configmaps(state)
+            yield from _check_pod(state, pod, references, verdicts)
+    yield from _unused_configmaps(state, pods)
     for configmap in state.objects("ConfigMap"):
         yield from _check_contents(state, configmap)
 
@@ -140,22 +140,45 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
 # -- missing references -------------------------------------------------------------------------
 
 
-def _check_pod(state: ClusterState, pod: Mapping[str, Any]) -> Iterator[Finding]:
+_Verdict = tuple[str, tuple[str, ...]] | None
+"""What is wrong with one reference: the finding's reason and the keys absent; None if nothing
+(or nothing that can be known)."""
+
+
+def _check_pod(
+    state: ClusterState,
+    pod: Mapping[str, Any],
+    references: Iterable[Reference],
+    verdicts: dict[tuple[str, str | None, str, tuple[str, ...]], _Verdict],
+) -> Iterator[Finding]:
+    """``verdicts`` remembers each (kind, namespace, name, keys) already looked up: the pods of
+    one workload all name the same objects."""
     namespace = pod["metadata"].get("namespace")
     missing: dict[str, list[tuple[Reference, tuple[str, ...]]]] = defaultdict(list)
-    for ref in pod_references(pod.get("spec") or {}):
+    for ref in references:
         if ref.optional:
             continue
-        kind = "Secret" if ref.kind == "ImagePullSecret" else ref.kind
-        if not absence_is_known(state, kind, namespace):
-            continue
-        target = state.get(kind, namespace, ref.name)
-        if target is None:
-            missing[f"{ref.kind}NotFound"].append((ref, ()))
-        elif ref.kind == "ConfigMap" and (absent := _absent_keys(target, ref.keys)):
-            missing["ConfigMapKeyNotFound"].append((ref, absent))
+        key = (ref.kind, namespace, ref.name, ref.keys)
+        if key in verdicts:
+            verdict = verdicts[key]
+        else:
+            verdict = verdicts[key] = _verdict(state, ref, namespace)
+        if verdict is not None:
+            missing[verdict[0]].append((ref, verdict[1]))
     for reason, entries in missing.items():
         yield _missing_finding(state, pod, reason, entries)
+
+
+def _verdict(state: ClusterState, ref: Reference, namespace: str | None) -> _Verdict:
+    kind = "Secret" if ref.kind == "ImagePullSecret" else ref.kind
+    if not absence_is_known(state, kind, namespace):
+        return None
+    target = state.get(kind, namespace, ref.name)
+    if target is None:
+        return f"{ref.kind}NotFound", ()
+    if ref.kind == "ConfigMap" and (absent := _absent_keys(target, ref.keys)):
+        return "ConfigMapKeyNotFound", absent
+    return None
 
 
 def _absent_keys(configmap: Mapping[str, Any], keys: Iterable[str]) -> tuple[str, ...]:
@@ -254,27 +277,40 @@ def _kubelet_evidence(state: ClusterState, pod: Mapping[str, Any], names: list[s
 # -- unused ConfigMaps --------------------------------------------------------------------------
 
 
-def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
+def _unused_configmaps(
+    state: ClusterState, pods: Iterable[tuple[Mapping[str, Any], tuple[Reference, ...]]]
+) -> Iterator[Finding]:
     listed = ("Pod", "ConfigMap", *POD_TEMPLATE_KINDS)
     if state.scope.selector or not all(state.has_kind(kind) for kind in listed):
         return
-    referenced: dict[str, set[str]] = defaultdict(set)
-    mentioned: dict[str, set[str]] = defaultdict(set)
+    # The ConfigMaps that could be unused, by namespace; each pod and pod template strikes off
+    # the ones it names, and a namespace with none left is not searched further.
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for configmap in state.objects("ConfigMap"):
+        if not _exempt(state, configmap):
+            meta = configmap["metadata"]
+            candidates[meta.get("namespace") or ""].add(meta["name"])
+    if not candidates:
+        return
     app_labels: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    users = [*state.objects("Pod"), *(w for k in POD_TEMPLATE_KINDS for w in state.objects(k))]
-    for user in users:
-        namespace = user["metadata"].get("namespace") or ""
-        spec = pod_template_spec(user)
-        referenced[namespace].update(r.name for r in pod_references(spec) if r.kind == "ConfigMap")
-        mentioned[namespace].update(_container_words(spec))
-        if user["kind"] == "Pod":
-            labels = user["metadata"].get("labels") or {}
-            app_labels[namespace].update((k, labels[k]) for k in APP_LABELS if k in labels)
+    for pod, references in pods:
+        namespace = pod["metadata"].get("namespace") or ""
+        labels = pod["metadata"].get("labels") or {}
+        app_labels[namespace].update((k, labels[k]) for k in APP_LABELS if k in labels)
+        if left := candidates.get(namespace):
+            _strike(left, references, pod.get("spec") or {})
+    for kind in POD_TEMPLATE_KINDS:
+        for workload in state.objects(kind):
+            if left := candidates.get(workload["metadata"].get("namespace") or ""):
+                spec = pod_template_spec(workload)
+                _strike(left, pod_references(spec), spec)
     for configmap in state.objects("ConfigMap"):
         meta = configmap["metadata"]
         name, namespace = meta["name"], meta.get("namespace") or ""
-        if (name in referenced[namespace] or name in mentioned[namespace]
-                or _exempt(state, configmap, app_labels[namespace])):
+        labels = meta.get("labels") or {}
+        if name not in candidates.get(namespace, ()) or any(
+            (k, labels[k]) in app_labels[namespace] for k in APP_LABELS if k in labels
+        ):
             continue
         yield Finding.about(
             configmap, severity=Severity.INFO, reason="UnusedConfigMap",
@@ -287,6 +323,20 @@ def _unused_configmaps(state: ClusterState) -> Iterator[Finding]:
             remediation=[f"kubectl delete configmap {name}{ns_flag(namespace)}  # once you are "
                          "sure no application reads it through the API"],
         )
+
+
+def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any]) -> None:
+    """Remove from ``left`` the ConfigMaps ``spec`` references or its containers name."""
+    left.difference_update(r.name for r in references if r.kind == "ConfigMap")
+    if not left:
+        return
+    for text in _container_texts(spec):
+        named = [name for name in left if name in text]
+        if named:
+            words = set(_WORD.findall(text))
+            left.difference_update(name for name in named if name in words)
+            if not left:
+                return
 
 
 def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterator[Finding]:
@@ -346,15 +396,15 @@ def _managed(configmap: Mapping[str, Any]) -> bool:
     )
 
 
-def _exempt(state: ClusterState, configmap: Mapping[str, Any],
-            app_labels: set[tuple[str, str]]) -> bool:
+def _exempt(state: ClusterState, configmap: Mapping[str, Any]) -> bool:
+    """Never called unused, whatever uses it (sharing an app label with a pod is checked later,
+    on the few that are left)."""
     meta = configmap["metadata"]
     labels = meta.get("labels") or {}
     age = state.age_of(meta.get("creationTimestamp"))
     return (
         _managed(configmap)
         or (labels.get("owner") or labels.get("OWNER")) in HELM_RELEASE_OWNERS
-        or any((k, labels[k]) in app_labels for k in APP_LABELS if k in labels)
         or age is None or age < UNUSED_MIN_AGE_SECONDS
     )
 
@@ -363,14 +413,15 @@ _WORD = re.compile(r"[\w.-]+")
 """A run of the characters an object name can hold: a name mentioned in text is one whole run."""
 
 
-def _container_words(spec: Mapping[str, Any]) -> Iterator[str]:
-    """The words of commands, arguments and literal env values, where controllers are told
-    which ConfigMap to read (``--configmap=$(POD_NAMESPACE)/ingress-nginx-controller``)."""
+def _container_texts(spec: Mapping[str, Any]) -> Iterator[str]:
+    """Commands, arguments and literal env values, where controllers are told which ConfigMap
+    to read (``--configmap=$(POD_NAMESPACE)/ingress-nginx-controller``); a ConfigMap is named
+    there when it is one whole word of ``_WORD``."""
     for _, container in all_containers(spec):
-        texts = [*(container.get("command") or ()), *(container.get("args") or ()),
-                 *(env.get("value") or "" for env in container.get("env") or ())]
-        for text in texts:
-            yield from _WORD.findall(text)
+        yield from container.get("command") or ()
+        yield from container.get("args") or ()
+        for env in container.get("env") or ():
+            yield env.get("value") or ""
 
 
 ANALYZER = Analyzer(

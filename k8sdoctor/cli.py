@@ -37,6 +37,7 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
+from k8sdoctor.explain.redact import redact
 from k8sdoctor.options import (
     MinSeverity,
     missing_namespace_warnings,
@@ -187,6 +188,11 @@ def analyze(
         FailOn,
         typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity."),
     ] = FailOn.NEVER,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Text output: under each root cause, every finding with "
+                     "its evidence and fixes."),
+    ] = False,
     min_severity: Annotated[
         MinSeverity | None,
         typer.Option("--min-severity",
@@ -197,6 +203,11 @@ def analyze(
         bool,
         typer.Option("--strict", help="Exit 4 when data is missing: a kind could not be listed "
                      "or an analyzer failed."),
+    ] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option("--no-redact", help="Show secret-shaped text (password=..., tokens, keys) "
+                     "quoted from the cluster as it is; by default the report redacts it."),
     ] = False,
     no_logs: Annotated[
         bool,
@@ -214,8 +225,26 @@ def analyze(
     no_cache: NoCacheOpt = False,
     show_prompt: ShowPromptOpt = False,
     config: ExplainConfigOpt = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", metavar="FILE",
+                     help="Mark findings new or known against this baseline; --fail-on then "
+                     "counts only new ones."),
+    ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option("--write-baseline", metavar="FILE",
+                     help="Record this run's findings as the baseline (commit it to the repo)."),
+    ] = None,
+    ignore_file: Annotated[
+        str | None,
+        typer.Option("--ignore-file", metavar="FILE",
+                     help="Reviewed suppressions (default: .k8sdoctor-ignore.yaml when the "
+                     "working directory has one)."),
+    ] = None,
 ) -> None:
     """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
+    from k8sdoctor.gate import apply_gate, load_gate_inputs
     from k8sdoctor.run import analyze_with_state
 
     if snapshot and demo:
@@ -231,6 +260,8 @@ def analyze(
     from k8sdoctor.explain.config import load_config
 
     load_config(config)  # a missing or malformed config file is bad input, explain or not
+    gate_inputs = load_gate_inputs(ignore_file=ignore_file, baseline=baseline,
+                                   write_baseline=write_baseline)
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
@@ -264,9 +295,13 @@ def analyze(
                 sys.stdout.flush()
                 raise typer.Exit(int(ExitCode.OK))
             report = session.explain_report(report, analysis.state, source, flags, notify)
+        report = apply_gate(report, analysis.state, gate_inputs, scope, namespace_exclude or (),
+                            lambda message: _stderr(f"k8sdoctor: {message}"))
     for error in report.errors:
-        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {error.message}")
-    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity)
+        message = error.message if no_redact else redact(error.message)
+        _stderr(f"k8sdoctor: warning: {error.stage} {error.subject}: {message}")
+    options = replace(stdout_render_options(sys.stdout.isatty()), fail_on=fail_on.severity,
+                      redact=not no_redact, details=details)
     sys.stdout.write(render(report, output, options))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for(report, fail_on, strict)))
@@ -316,7 +351,10 @@ def snapshot(
         sys.stdout.write(text)
     else:
         try:
-            with open(output_file, "w", encoding="utf-8") as handle:
+            # objects can hold private data (ConfigMaps, env values): readable by the owner only
+            descriptor = os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as err:
             raise BadInputError(f"cannot write {output_file}: {err.strerror}") from None

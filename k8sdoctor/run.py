@@ -39,11 +39,13 @@ class FailOn(str, Enum):
 
 
 def exit_code_for(report: Report, fail_on: FailOn, strict: bool) -> ExitCode:
-    """Findings at or above ``fail_on`` fail the gate; with ``strict``, so does missing data."""
+    """Findings at or above ``fail_on`` fail the gate (unless suppressed or known to the
+    baseline); with ``strict``, so does missing data."""
     if strict and report.incomplete:
         return ExitCode.INCOMPLETE
     threshold = fail_on.severity
-    if threshold is not None and any(f.severity >= threshold for f in report.findings):
+    if threshold is not None and any(f.severity >= threshold for f in report.findings
+                                     if f.gates):
         return ExitCode.FINDINGS
     return ExitCode.OK
 
@@ -129,6 +131,7 @@ def analyze_with_state(
         analyzers=[a.name for a in selected],
         cluster_time=loaded.state.now,
         root_causes=root_causes(findings, loaded.state),
+        cluster_time_source=loaded.clock_source,
         not_checked=not_checked,
         manifests=loaded.manifests,
         health=health_score(loaded.state, findings, exclusion.counts),

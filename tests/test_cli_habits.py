@@ -51,7 +51,7 @@ def test_width_and_colour_follow_the_terminal_and_the_environment(
 
 
 def test_piped_text_is_not_wrapped_so_commands_copy_whole(run_cli: RunCli) -> None:
-    result = run_cli(["analyze", "--demo"])
+    result = run_cli(["analyze", "--demo", "--details"])
     assert result.code == 0, result.stderr
     assert any(LONG_FIX in line for line in result.stdout.splitlines())
     assert "\x1b[" not in result.stdout
@@ -59,7 +59,7 @@ def test_piped_text_is_not_wrapped_so_commands_copy_whole(run_cli: RunCli) -> No
 
 def test_columns_wraps_piped_text(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    result = run_cli(["analyze", "--demo"])
+    result = run_cli(["analyze", "--demo", "--details"])
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert LONG_FIX not in result.stdout
 
@@ -140,3 +140,24 @@ def test_min_severity_decides_what_the_exit_code_judges(run_cli: RunCli) -> None
     quiet = run_cli([*args, "--min-severity", "error"])
     assert quiet.code == 0, quiet.stdout
     assert json.loads(quiet.stdout)["findings"] == []
+
+
+def test_snapshot_command_takes_several_namespaces_and_warns_of_a_missing_one(
+    fake_api: FakeApiServer, kubeconfig: Path, run_cli: RunCli
+) -> None:
+    import yaml
+
+    fake_api.load(LIVE_CLUSTER)
+    result = run_cli(["snapshot", "-o", "-", "--kubeconfig", str(kubeconfig), "-n",
+                      "shop,nope", "-a", "pod"])
+    assert result.code == 0, result.stderr
+    assert "k8sdoctor: warning: namespace 'nope' not found; nothing in it was analyzed" in (
+        result.stderr_lines)
+    items = yaml.safe_load(result.stdout)["items"]
+    assert {i["metadata"].get("namespace") for i in items if i["kind"] == "Pod"} == {"shop"}
+
+
+def test_min_severity_says_what_the_text_leaves_out(run_cli: RunCli) -> None:
+    text = run_cli(["analyze", "--demo", "--min-severity", "critical"]).stdout
+    assert " ERROR " not in text and " WARNING " not in text
+    assert "root causes below critical not shown" in text.splitlines()[-1]

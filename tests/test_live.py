@@ -39,8 +39,10 @@ def snapshot_now():
 
 
 def comparable(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without what differs between any two runs: when and from where."""
-    metadata = {k: v for k, v in report["metadata"].items() if k not in ("generatedAt", "source")}
+    """A report without what differs between any two runs: when and from where (the source,
+    and the clock its time was read from)."""
+    metadata = {k: v for k, v in report["metadata"].items()
+                if k not in ("generatedAt", "source", "clusterTimeSource")}
     return {**report, "metadata": metadata}
 
 

@@ -46,3 +46,21 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     # a fresh environment: the old one is removed before the README's command runs
     fresh = [c for c in commands if c.startswith("rm -rf") and ".venv" in c]
     assert fresh and commands.index(fresh[0]) < commands.index(tests)
+
+
+def test_the_readme_demo_excerpt_is_what_the_demo_prints(monkeypatch, capsys) -> None:
+    """The text block under "## Output" is an excerpt of ``analyze --demo`` at 80 columns."""
+    import pytest
+
+    from k8sdoctor.cli import main
+
+    block = re.search(r"^```text\n(.*?)^```", _section(README.read_text(encoding="utf-8"),
+                                                       "Output"), re.DOTALL | re.MULTILINE)
+    assert block, "the Output section shows no demo excerpt"
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main(["analyze", "--demo"])
+    printed = capsys.readouterr().out.splitlines()
+    shown = [line for line in block.group(1).splitlines() if not line.startswith("[...")]
+    assert [line for line in shown if line not in printed] == []
+    assert shown[:3] == printed[:3] and shown[-2:] == printed[-2:]

@@ -127,6 +127,17 @@ def test_render_matches_golden_file(fmt: OutputFormat) -> None:
         f"{golden.name} differs; if the change is intended, run with K8SDOCTOR_UPDATE_GOLDEN=1")
 
 
+def test_text_details_match_golden_file() -> None:
+    """``--details``: every finding in full under its root cause."""
+    golden = GOLDEN / "report.details.txt"
+    rendered = render(golden_report(), OutputFormat.TEXT,
+                      RenderOptions(color=False, width=80, details=True))
+    if UPDATE:
+        golden.write_text(rendered, encoding="utf-8")
+    assert rendered == golden.read_text(encoding="utf-8"), (
+        f"{golden.name} differs; if the change is intended, run with K8SDOCTOR_UPDATE_GOLDEN=1")
+
+
 def test_golden_json_validates_against_the_schema() -> None:
     document = json.loads(render(golden_report(), OutputFormat.JSON))
     jsonschema.Draft202012Validator(
@@ -239,7 +250,7 @@ def test_junit_fails_findings_at_or_above_the_threshold() -> None:
     assert default["fetch Secret"] == "error"
     strict = cases(Severity.CRITICAL)
     assert strict["Service/shop/cart: NoReadyEndpoints"] == "failure"
-    assert strict["Pod/shop/cart-7d4b9c8f5-x2x7k: CrashLoopBackOff"] == "passed"
+    assert strict["Deployment/shop/cart: CrashLoopBackOff"] == "passed"
 
 
 def test_junit_of_a_healthy_run_is_green() -> None:
@@ -260,5 +271,5 @@ def test_markdown_keeps_cluster_text_inert() -> None:
         OutputFormat.MARKDOWN,
     )
     table_rows = [line for line in markdown.splitlines() if line.startswith("| ")]
-    assert len(table_rows) == 1 + len(_findings())
-    assert all(line.count(" | ") == 3 for line in table_rows[1:])
+    assert len(table_rows) == 1 + len(golden_report().root_causes)
+    assert all(line.count(" | ") == 4 for line in table_rows[1:])

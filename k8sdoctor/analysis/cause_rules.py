@@ -160,7 +160,10 @@ class Rules:
         for child in below:
             if child.get("kind") == "Pod":
                 yield from self._down_node_findings(self._node_of(child))
-        yield from self._quota_refusing(finding)
+        texts = [finding.message, *finding.evidence]
+        texts += [event.get("message") or "" for o in (obj, *below)
+                  for event in self.state.events_for(o) if event.get("reason") == "FailedCreate"]
+        yield from self._quota_refusing(finding.namespace, texts)
 
     def _service(self, finding: Finding) -> Iterator[Finding]:
         if finding.kind != "Service" or not is_consequence(finding):
@@ -205,10 +208,11 @@ class Rules:
                 if all(labels.get(k) == v for k, v in selector.items()):
                     yield workload
 
-    def _quota_refusing(self, finding: Finding) -> Iterator[Finding]:
-        for match in QUOTA_REFUSAL.finditer(" ".join((finding.message, *finding.evidence))):
-            yield from self.by_object.get(
-                ObjectRef("ResourceQuota", match.group(1), finding.namespace), ())
+    def _quota_refusing(self, namespace: str | None, texts: Iterable[str]) -> Iterator[Finding]:
+        """Findings on the ResourceQuotas that refused pods, as the API's error names them."""
+        names = dict.fromkeys(m.group(1) for text in texts for m in QUOTA_REFUSAL.finditer(text))
+        for name in names:
+            yield from self.by_object.get(ObjectRef("ResourceQuota", name, namespace), ())
 
     def _down_node_findings(self, node: str) -> Iterator[Finding]:
         if node:

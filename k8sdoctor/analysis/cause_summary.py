@@ -110,6 +110,8 @@ def _pod_state(pods: Sequence[Finding]) -> str:
         return "keep crashing" if plural else "keeps crashing"
     if any(is_failed_pod(f) for f in pods):
         return "failed"
+    if any("Probe" in r for r in reasons):
+        return "fail their probes" if plural else "fails its probe"
     if any("Evicted" in r for r in reasons):
         return "were evicted" if plural else "was evicted"
     if any("Terminating" in r for r in reasons):

@@ -93,6 +93,24 @@ class Explanation:
         }
 
 
+GENERATED_NAME_KINDS = frozenset({"Pod", "ReplicaSet", "Job"})
+"""Kinds whose objects a controller names with hashes or times, and re-creates."""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is left out of the gate: a reviewed entry of the ignore file."""
+
+    reason: str
+    source: str
+    """``FILE:LINE`` of the ignore-file entry, or the annotated object."""
+    expires: str | None = None
+    """``YYYY-MM-DD``, or None for an entry without an expiry."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "source": self.source, "expires": self.expires}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One fault on one object, with the evidence that proves it and the steps that fix it."""
@@ -113,6 +131,10 @@ class Finding:
     analyzer: str = ""
     """Filled in by the engine from the analyzer's declaration."""
     explanation: Explanation | None = None
+    baseline: str | None = None
+    """``new`` or ``known`` when the run was compared with a baseline (``--baseline``)."""
+    suppression: Suppression | None = None
+    """The reviewed ignore-file entry (or allowed annotation) that suppresses it, if any."""
     refers_to: ObjectRef | None = None
     """The object at fault when it is not this one: the missing ConfigMap a pod reads, the
     StorageClass a claim asks for. The cause graph makes it the root cause's object."""
@@ -155,6 +177,29 @@ class Finding:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @property
+    def fingerprint(self) -> str:
+        """Stable across re-created pods, restarts, timestamps and ordering: the fault's
+        analyzer and reason on the object that stays (a pod's, ReplicaSet's or Job's owning
+        workload; the object itself otherwise). Baselines match on it."""
+        anchor = self.stable_object
+        key = "\x1f".join((self.analyzer, anchor.kind, anchor.namespace or "", anchor.name,
+                           self.reason))
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def stable_object(self) -> ObjectRef:
+        """The object a baseline names for this finding: the owning workload of an object
+        with a generated name, else the object itself."""
+        if self.parent is not None and self.kind in GENERATED_NAME_KINDS:
+            return ObjectRef(self.parent.kind, self.parent.name, self.namespace)
+        return self.object_ref
+
+    @property
+    def gates(self) -> bool:
+        """Whether it counts for ``--fail-on``: not suppressed, and not known to the baseline."""
+        return self.suppression is None and self.baseline != "known"
+
+    @property
     def object_ref(self) -> ObjectRef:
         return ObjectRef(self.kind, self.name, self.namespace)
 
@@ -163,7 +208,7 @@ class Finding:
                 self.reason, self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "id": self.id,
             "analyzer": self.analyzer,
             "severity": self.severity.value,
@@ -179,7 +224,14 @@ class Finding:
                 {"kind": self.parent.kind, "name": self.parent.name} if self.parent else None
             ),
             "explanation": self.explanation.to_dict() if self.explanation else None,
+            "fingerprint": self.fingerprint,
         }
+        if self.baseline is not None:
+            document["baseline"] = self.baseline
+        if self.suppression is not None:
+            document["suppressed"] = True
+            document["suppression"] = self.suppression.to_dict()
+        return document
 
 
 @dataclass(frozen=True)

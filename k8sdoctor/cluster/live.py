@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from k8sdoctor import __version__
+from k8sdoctor.cluster import server_time
 from k8sdoctor.cluster.durations import format_seconds
 from k8sdoctor.cluster.fetch_problems import (
     REACH_HINT,
@@ -73,7 +74,7 @@ class LiveSource:
         page_size: int = 500,
         request_timeout: float | None = 30.0,
         fetch_timeout: float | None = 300.0,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
@@ -86,7 +87,9 @@ class LiveSource:
         listed by then is reported as not checked."""
         self._deadline: float | None = None
         self.clock = clock
-        """The state's "now"; the wall clock, unless a test fixes it."""
+        """The state's "now" when given (a test fixes it); otherwise the API server's ``Date``
+        header, or this machine's clock when the server sends none."""
+        self._server_date: datetime | None = None
         self.server_version: str | None = None
         """The server's ``gitVersion``, once ``load`` has run."""
         self._lock = threading.Lock()
@@ -118,7 +121,7 @@ class LiveSource:
             time.monotonic() + self.fetch_timeout)
         self.server_version = self._server_version()
         served = self._served_group_versions()
-        now = self.clock()
+        now, clock_source = self._now()
         to_list = [k for k in wanted if k.api_version in served]
         objects: dict[str, list[K8sObject]] = {}
         dropped: list[Rejected] = []
@@ -137,7 +140,16 @@ class LiveSource:
                              source=self._label,
                              partly_read=[(r.kind, r.namespace) for r in dropped])
         return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
-                          missing_namespaces=self._missing_namespaces(scope))
+                          missing_namespaces=self._missing_namespaces(scope),
+                          clock_source=clock_source)
+
+    def _now(self) -> tuple[datetime, str]:
+        """The run's "now" and where it came from (``server_time.SOURCES``)."""
+        if self.clock is not None:
+            return self.clock(), server_time.LOCAL_CLOCK
+        if self._server_date is not None:
+            return self._server_date, server_time.API_SERVER
+        return _utc_now(), server_time.LOCAL_CLOCK
 
     # -- logs, for the explain stage ------------------------------------------------------------
 
@@ -406,6 +418,7 @@ class LiveSource:
                     auth_settings=["BearerToken"],
                 )
                 response = client.call_api(method, url, header_params, _request_timeout=timeout)
+                self._server_date = server_time.date_of(response) or self._server_date
                 return response.status, response.read() or b""
             # Clients before 36 (python-legacy generator): raw response, errors raised.
             response = client.call_api(
@@ -413,6 +426,7 @@ class LiveSource:
                 auth_settings=["BearerToken"], _preload_content=False,
                 _return_http_data_only=True, _request_timeout=timeout,
             )
+            self._server_date = server_time.date_of(response) or self._server_date
             return response.status, response.data or b""
         except ApiException as err:
             if err.status:
@@ -423,7 +437,9 @@ class LiveSource:
         except urllib3.exceptions.HTTPError as err:
             waited = time.monotonic() - started
             by_deadline = self._deadline is not None and time.monotonic() >= self._deadline - 0.05
-            unanswered = request_unanswered(err, path, waited, by_deadline)
+            # with no hidden retry, a read that timed out waited exactly its read timeout
+            unanswered = request_unanswered(err, path, timeout[1] if timeout else waited,
+                                            by_deadline)
             if unanswered is not None:
                 raise unanswered from None  # costs only this request's List
             raise self._unreachable(*connection_problem(err, waited)) from None
@@ -467,18 +483,19 @@ class LiveSource:
 
 
 def _as_object(kind: ResourceKind, item: Any) -> Any:
-    """A list item as a whole object: ``apiVersion`` and ``kind`` first (lists leave them out),
-    no ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
-    shape is returned as it is, for ``admit`` to name what is wrong with it."""
+    """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
+    ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
+    shape is returned as it is, for ``admit`` to name what is wrong with it.
+
+    The items come fresh from the parser and nothing else holds them, so they are completed in
+    place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
+    writes them first again)."""
     if not isinstance(item, dict):
         return item
-    obj: K8sObject = {"apiVersion": kind.api_version, "kind": kind.kind}
     metadata = item.get("metadata")
     if isinstance(metadata, dict):
-        metadata = dict(metadata)
         metadata.pop("managedFields", None)
         if kind.metadata_only:
             return metadata_view(kind, metadata)
-    obj.update(item)
-    obj["apiVersion"], obj["kind"], obj["metadata"] = kind.api_version, kind.kind, metadata
-    return obj
+    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
+    return item

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from k8sdoctor.cluster import manifests
+from k8sdoctor.cluster import manifests, server_time
 from k8sdoctor.cluster.fetch_problems import one_line
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, LAST_APPLIED, metadata_view
 from k8sdoctor.cluster.selectors import matches_selector_string, parse_selector
@@ -142,7 +142,10 @@ def load_documents(
         errors.append(_nothing_to_check(source, held_kinds))
     missing = _missing_namespaces(objects, scope)
     _apply_scope(objects, scope)
-    now = captured_at or newest_timestamp(o for items in objects.values() for o in items)
+    newest = newest_timestamp(o for items in objects.values() for o in items)
+    now = captured_at or newest
+    clock_source = (server_time.CAPTURED_AT if captured_at else
+                    server_time.NEWEST_OBJECT if newest else server_time.LOCAL_CLOCK)
     state = ClusterState(
         objects,
         now=now or datetime.now(timezone.utc),
@@ -152,7 +155,7 @@ def load_documents(
         partly_read=[(r.kind, r.namespace) for r in dropped],
     )
     return LoadResult(state, tuple(errors), listing_inferred=inferred, manifests=as_manifests,
-                      missing_namespaces=missing)
+                      missing_namespaces=missing, clock_source=clock_source)
 
 
 def parse_covered_kinds(text: str) -> frozenset[str]:
@@ -284,12 +287,19 @@ def _items(document: Any, where: str) -> Iterator[tuple[Any, str]]:
         raise BadInputError(f"snapshot {where}: the {kind}'s items are not a list")
     for index, item in enumerate(items):
         if isinstance(item, Mapping):
-            item = dict(item)
+            # freshly parsed and ours: completed in place, not copied
+            if type(item) is not dict:
+                item = dict(item)
             if item_kind:
                 item.setdefault("kind", item_kind)
             if item_api_version:
                 item.setdefault("apiVersion", item_api_version)
-        yield from _items(item, f"{where} item {index}")
+            own = item.get("kind")
+            if isinstance(own, str) and (own == "List" or (own.endswith("List")
+                                                           and "items" in item)):
+                yield from _items(item, f"{where} item {index}")
+                continue
+        yield item, f"{where} item {index}"
 
 
 def _admitted(obj: Any, origin: str, dropped: list[Rejected]) -> K8sObject | None:
@@ -369,7 +379,8 @@ def snapshot_document(result: LoadResult, *, source: str,
     values) and their sizes are recorded, which is all the analyzers read, so the file can be
     attached to a ticket without the configuration it would otherwise carry."""
     state = result.state
-    items = [obj if include_configmap_data or kind != "ConfigMap" else configmap_without_data(obj)
+    items = [_kubectl_order(obj if include_configmap_data or kind != "ConfigMap"
+                            else configmap_without_data(obj))
              for kind in sorted(state.kinds) for obj in state.objects(kind)]
     listed = sorted(k for k in KNOWN_KINDS if state.has_kind(k)) + sorted(
         k for k in state.kinds if k not in KNOWN_KINDS
@@ -419,6 +430,12 @@ def _decoded_size(encoded: Any) -> int:
         return len(base64.b64decode(str(encoded or ""), validate=False))
     except (binascii.Error, ValueError):
         return len(str(encoded)) * 3 // 4
+
+
+def _kubectl_order(obj: K8sObject) -> K8sObject:
+    """``obj`` with ``apiVersion`` and ``kind`` first, as kubectl prints objects."""
+    head = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
+    return {**head, **obj}
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

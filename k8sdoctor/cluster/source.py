@@ -29,6 +29,8 @@ class LoadResult:
     listing_inferred: bool = False
     """The source could not tell which kinds it holds completely (a plain ``kubectl get``
     file): a kind it lacks may still exist, and references to it go unchecked."""
+    clock_source: str = ""
+    """Where the state's "now" came from (``server_time.SOURCES``)."""
     manifests: bool = False
     """The objects are plain manifests with no status (``helm template``): judged as specs."""
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -57,8 +57,12 @@ class Scope:
         return not self.namespaces or namespace is None or namespace in self.namespaces
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 timestamp as the API writes it (``2026-11-20T10:00:00Z``), or None."""
+    """An RFC 3339 timestamp as the API writes it (``2026-11-20T10:00:00Z``), or None.
+
+    Remembered: analyzers ask for the same timestamps again and again (a pod's conditions, its
+    events, its workload's), and a ``datetime`` cannot be changed by whoever gets it."""
     if not value:
         return None
     try:
@@ -142,7 +146,7 @@ class ClusterState:
         return self._objects.get(kind, ())
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
-        return self._by_key.get(_key(kind, namespace, name))
+        return self._by_key.get((kind, namespace or "", name))
 
     def in_namespace(self, kind: str, namespace: str | None) -> tuple[K8sObject, ...]:
         return self._by_namespace.get((kind, namespace or ""), ())
@@ -250,38 +254,48 @@ class ClusterState:
 
     @cached_property
     def _by_key(self) -> dict[tuple[str, str, str], K8sObject]:
-        index = {}
-        for kind, items in self._objects.items():
-            for obj in items:
-                meta = obj.get("metadata") or {}
-                index[_key(kind, meta.get("namespace"), meta.get("name", ""))] = obj
-        return index
+        return self._object_indexes[0]
 
     @cached_property
     def _by_namespace(self) -> dict[tuple[str, str], tuple[K8sObject, ...]]:
-        index: dict[tuple[str, str], list[K8sObject]] = defaultdict(list)
-        for kind, items in self._objects.items():
-            for obj in items:
-                index[(kind, (obj.get("metadata") or {}).get("namespace") or "")].append(obj)
-        return {key: tuple(items) for key, items in index.items()}
+        return self._object_indexes[1]
 
     @cached_property
     def _by_uid(self) -> dict[str, K8sObject]:
-        return {
-            obj["metadata"]["uid"]: obj
-            for items in self._objects.values()
-            for obj in items
-            if (obj.get("metadata") or {}).get("uid")
-        }
+        return self._object_indexes[2]
 
     @cached_property
     def _by_owner(self) -> dict[str, tuple[K8sObject, ...]]:
-        index: dict[str, list[K8sObject]] = defaultdict(list)
-        for items in self._objects.values():
+        return self._object_indexes[3]
+
+    @cached_property
+    def _object_indexes(self) -> tuple[
+        dict[tuple[str, str, str], K8sObject],
+        dict[tuple[str, str], tuple[K8sObject, ...]],
+        dict[str, K8sObject],
+        dict[str, tuple[K8sObject, ...]],
+    ]:
+        """By (kind, namespace, name), by (kind, namespace), by uid and by owner uid: almost
+        every run needs all four, so they are made in one pass over the objects."""
+        by_key: dict[tuple[str, str, str], K8sObject] = {}
+        by_namespace: dict[tuple[str, str], tuple[K8sObject, ...]] = {}
+        by_uid: dict[str, K8sObject] = {}
+        by_owner: dict[str, list[K8sObject]] = defaultdict(list)
+        for kind, items in self._objects.items():
+            in_namespace: dict[str, list[K8sObject]] = defaultdict(list)
             for obj in items:
-                for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-                    index[ref.get("uid", "")].append(obj)
-        return {uid: tuple(items) for uid, items in index.items()}
+                meta = obj.get("metadata") or {}
+                namespace = meta.get("namespace") or ""
+                by_key[(kind, namespace, meta.get("name", ""))] = obj
+                in_namespace[namespace].append(obj)
+                if uid := meta.get("uid"):
+                    by_uid[uid] = obj
+                for ref in meta.get("ownerReferences") or ():
+                    by_owner[ref.get("uid", "")].append(obj)
+            by_namespace.update(((kind, namespace), tuple(objs))
+                                for namespace, objs in in_namespace.items())
+        return (by_key, by_namespace, by_uid,
+                {uid: tuple(items) for uid, items in by_owner.items()})
 
     @cached_property
     def _pods_by_node(self) -> dict[str, tuple[K8sObject, ...]]:
@@ -311,26 +325,28 @@ class ClusterState:
         return {key: tuple(items) for key, items in index.items()}
 
     @cached_property
-    def _events_sorted(self) -> tuple[K8sObject, ...]:
-        return tuple(sorted(self.objects("Event"), key=event_time))
-
-    @cached_property
     def _events_by_uid(self) -> dict[str, tuple[K8sObject, ...]]:
-        index: dict[str, list[K8sObject]] = defaultdict(list)
-        for event in self._events_sorted:
-            target = event.get("involvedObject") or event.get("regarding") or {}
-            if target.get("uid"):
-                index[target["uid"]].append(event)
-        return {uid: tuple(items) for uid, items in index.items()}
+        return self._event_indexes[0]
 
     @cached_property
     def _events_by_key(self) -> dict[tuple[str, str, str], tuple[K8sObject, ...]]:
-        index: dict[tuple[str, str, str], list[K8sObject]] = defaultdict(list)
-        for event in self._events_sorted:
+        return self._event_indexes[1]
+
+    @cached_property
+    def _event_indexes(self) -> tuple[dict[str, tuple[K8sObject, ...]],
+                                      dict[tuple[str, str, str], tuple[K8sObject, ...]]]:
+        """Events, oldest first, by the uid and by the (kind, namespace, name) of their
+        object, made in one pass."""
+        by_uid: dict[str, list[K8sObject]] = defaultdict(list)
+        by_key: dict[tuple[str, str, str], list[K8sObject]] = defaultdict(list)
+        for event in sorted(self.objects("Event"), key=event_time):
             target = event.get("involvedObject") or event.get("regarding") or {}
-            key = _key(target.get("kind", ""), target.get("namespace"), target.get("name", ""))
-            index[key].append(event)
-        return {key: tuple(items) for key, items in index.items()}
+            if uid := target.get("uid"):
+                by_uid[uid].append(event)
+            by_key[(target.get("kind", ""), target.get("namespace") or "",
+                    target.get("name", ""))].append(event)
+        return ({uid: tuple(items) for uid, items in by_uid.items()},
+                {key: tuple(items) for key, items in by_key.items()})
 
 
 def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

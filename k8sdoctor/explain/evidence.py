@@ -75,6 +75,8 @@ def group_context(
         "reason": first.reason,
         "severity": first.severity.value,
         "first": describe(first),
+        "root_object": str(cause.root_object),
+        "summary": _clean(cause.summary or first.message),
         "message": _clean(first.message),
         "evidence": _lines(first.evidence),
         "remediation": [_clean(step) for step in first.remediation],

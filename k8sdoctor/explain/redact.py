@@ -1,4 +1,4 @@
-"""Secret redaction for cluster text before it leaves the machine in a prompt.
+"""Secret redaction for cluster text before it leaves the machine: in a prompt, or in a report.
 
 Log lines (and, for good measure, events and status messages) can carry credentials: a bearer
 token in a logged request, a password in a database URL, a private key dumped at start-up. Each
@@ -148,8 +148,35 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 )
 
 
+_TELLTALES = (
+    "begin", "eyj", "bearer", "token", "basic", "auth", "://", "akia", "asia", "agpa", "aida",
+    "aroa", "anpa", "aiza", "ya29", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat",
+    "glpat", "xox", "sk_", "sk-", "rk_", "rk-", "hf_", "npm_", "pypi-", "sg.", "gocspx",
+    "hooks.slack", "api", "passw", "pwd", "passphrase", "secret", "key", "credential", "sig",
+    "cookie",
+)
+"""A word one of the rules above needs, lower-cased: text without any is returned at once, so
+redacting a 10,000-finding report costs one search per string, not a pass of every rule."""
+
+
+def _by_first_letter(words: tuple[str, ...]) -> re.Pattern[str]:
+    """``b(?:egin|earer)|t(?:oken)|...``: the engine rejects most positions on their first
+    character, three times faster than a flat alternation and thirty times faster than one
+    with IGNORECASE (so the text is lower-cased instead)."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(rests)})"
+                               for first, rests in groups.items()))
+
+
+_MAYBE_SECRET = _by_first_letter(_TELLTALES)
+
+
 def redact(text: str) -> str:
     """``text`` with every credential-shaped substring replaced by ``[REDACTED:<what>]``."""
+    if not _MAYBE_SECRET.search(text.lower()):
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text

@@ -22,8 +22,13 @@ class RenderOptions:
     color: bool = False
     width: int | None = 80
     """Columns to wrap text at; None: do not wrap (stdout is not a terminal)."""
+    details: bool = False
+    """``--details``: every finding in full under its root cause (text)."""
     fail_on: Severity | None = None
     """The severity that fails the run (``--fail-on``), for formats that mark pass and fail."""
+    redact: bool = True
+    """Redact secret-shaped text (``password=...``, tokens, keys) from the report; off with
+    ``--no-redact``."""
 
 
 class OutputFormat(str, Enum):
@@ -65,7 +70,14 @@ def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
 
 
 def render(report: Report, fmt: OutputFormat, options: RenderOptions | None = None) -> str:
-    return renderer_for(fmt)(report, options or RenderOptions())
+    """``report`` in ``fmt``; secret-shaped text is redacted here, for every format, unless
+    ``options.redact`` is off."""
+    options = options or RenderOptions()
+    if options.redact:
+        from k8sdoctor.report.redaction import redacted
+
+        report = redacted(report)
+    return renderer_for(fmt)(report, options)
 
 
 def report_schema() -> dict[str, Any]:

@@ -27,17 +27,23 @@ class Report:
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     cluster_time: datetime | None = None
     """The state's "now": the capture time for a snapshot."""
+    cluster_time_source: str = ""
+    """What ``cluster_time`` was read from: ``apiServer`` (its ``Date`` header),
+    ``localClock``, ``capturedAt`` or ``newestObject`` (a snapshot's)."""
     extra_metadata: Mapping[str, Any] = field(default_factory=dict)
     """Added by later stages, e.g. the explain stage's inference statistics."""
     root_causes: Sequence[RootCause] = ()
     """The findings partitioned into ranked root causes (``analysis.causes``), rank 1 first."""
-    health: HealthScore | None = None
-    """The health score per namespace and for the cluster (``analysis/score.py``)."""
     not_checked: Sequence[NotChecked] = ()
     """References a partial input could not check (a kind the file lacks); the ``fetch``
     errors sum them up per kind."""
     manifests: bool = False
     """The input was plain manifests, judged as specs: status-based checks were skipped."""
+    health: HealthScore | None = None
+    """The health score per namespace and for the cluster (``analysis/score.py``)."""
+    gate: Mapping[str, Any] = field(default_factory=dict)
+    """Summary entries of the CI gate (``k8sdoctor.gate``): ``suppressed``, ``baseline``,
+    ``expiredSuppressions``."""
 
     @property
     def healthy(self) -> bool:
@@ -63,6 +69,8 @@ class Report:
         }
         if self.cluster_time is not None and not self.manifests:
             metadata["clusterTime"] = _rfc3339(self.cluster_time)
+            if self.cluster_time_source:
+                metadata["clusterTimeSource"] = self.cluster_time_source
         if self.manifests:
             metadata["input"] = "manifests"
         metadata.update(self.extra_metadata)
@@ -73,6 +81,7 @@ class Report:
             "bySeverity": self.count_by_severity(),
             "complete": not self.incomplete,
         }
+        summary.update(self.gate)
         if self.health is not None:
             summary["healthScore"] = self.health.to_dict()
         document = {

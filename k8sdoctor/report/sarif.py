@@ -121,6 +121,18 @@ def _result(finding: Finding, index: Mapping[str, int],
             "remediation": list(finding.remediation),
         },
     }
+    if finding.baseline is not None:
+        result["baselineState"] = "new" if finding.baseline == "new" else "unchanged"
+    if finding.suppression is not None:
+        suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
+                                       "justification": finding.suppression.reason}
+        source = finding.suppression.source
+        if not source.startswith("annotation"):
+            file, _, line = source.rpartition(":")
+            suppression["location"] = {"physicalLocation": {
+                "artifactLocation": {"uri": file},
+                "region": {"startLine": int(line) if line.isdigit() else 1}}}
+        result["suppressions"] = [suppression]
     if cause is not None:
         result["properties"]["rootCause"] = {"id": cause.id, "rank": cause.rank,
                                              "summary": cause.summary}

@@ -4,7 +4,8 @@ What the last published report says (findings by severity, analyzer, namespace a
 causes; health scores; kinds that could not be read) is exported by a custom collector that reads
 that report at scrape time, so a finding that is fixed disappears from the next scrape instead of
 lingering as a stale labelled gauge. What happens across scans (scans run and failed, their
-duration, LLM calls, tokens and latency) is kept in ordinary counters and histograms.
+duration, LLM calls, tokens, and each call's latency from ``metadata.inference.calls``) is kept
+in ordinary counters and histograms.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from prometheus_client.registry import Collector
 
 SEVERITIES = ("critical", "error", "warning", "info")
 SCAN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+LLM_BUCKETS = (0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160)
 
 
 class ReportCollector(Collector):
@@ -117,10 +119,10 @@ class ServeMetrics:
                                     ["backend", "model"], registry=self.registry)
         self.llm_tokens = Counter("k8sdoctor_llm_tokens", "Tokens sent and received.",
                                   ["backend", "model", "type"], registry=self.registry)
-        self.llm_latency = Gauge("k8sdoctor_llm_latency_seconds", "Latency of the LLM calls "
-                                 "of the last scan that made any: median (quantile 0.5) and "
-                                 "slowest (quantile 1).", ["backend", "model", "quantile"],
-                                 registry=self.registry)
+        self.llm_latency = Histogram("k8sdoctor_llm_call_duration_seconds", "Latency of one "
+                                     "LLM call (from metadata.inference.calls).",
+                                     ["backend", "model", "outcome"], buckets=LLM_BUCKETS,
+                                     registry=self.registry)
 
     def record_inference(self, inference: Mapping[str, Any] | None) -> None:
         """Add one scan's ``metadata.inference`` to the LLM counters."""
@@ -133,7 +135,8 @@ class ServeMetrics:
             for kind, key in (("prompt", "promptTokens"), ("completion", "completionTokens")):
                 if entry.get(key) is not None:
                     self.llm_tokens.labels(*labels, kind).inc(int(entry[key]))
-            latency = entry.get("latencySeconds") or {}
-            for quantile, key in (("0.5", "p50"), ("1", "max")):
-                if key in latency:
-                    self.llm_latency.labels(*labels, quantile).set(float(latency[key]))
+        for call in (inference or {}).get("calls") or ():
+            if call.get("latencySeconds") is not None:
+                self.llm_latency.labels(str(call.get("backend")), str(call.get("model")),
+                                        str(call.get("outcome"))).observe(
+                    float(call["latencySeconds"]))

@@ -8,12 +8,14 @@ path fail or stall.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,8 @@ class Fault:
     delay: float = 0.0
     times: int | None = None
     """How many requests it hits; None for all."""
+    details: Mapping[str, str] | None = None
+    """The ``Status`` details (kube-apiserver names the resource in a 403's)."""
     body: bytes | None = None
     """Answer with this body as it is (status 200 unless ``status`` says otherwise)."""
     content_type: str = "application/json"
@@ -98,6 +102,8 @@ class FakeApiServer:
         self.keep_bodies = keep_bodies
         """Keep response bodies in the request log; off for big benchmarks."""
         self.version = dict(wire.VERSION)
+        self.date: datetime | None = None
+        """The time the ``Date`` header of every answer gives; None for the real time."""
         self.requests: list[RecordedRequest] = []
         self._objects: dict[str, list[dict[str, Any]]] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
@@ -137,8 +143,11 @@ class FakeApiServer:
 
     def forbid(self, kind: str, namespace: str | None = None) -> None:
         """RBAC denies listing ``kind`` (all namespaces, or in ``namespace``)."""
-        self.inject(KNOWN_KINDS[kind].list_path(namespace), 403,
-                    wire.forbidden_message(kind, namespace), "Forbidden")
+        resource = KNOWN_KINDS[kind]
+        details = {"group": resource.group} if resource.group else {}
+        self.inject(resource.list_path(namespace), 403,
+                    wire.forbidden_message(kind, namespace), "Forbidden",
+                    details={**details, "kind": resource.plural})
 
     # -- what was asked -------------------------------------------------------------------------
 
@@ -365,13 +374,14 @@ class FakeApiServer:
                 return fault.status or 200, fault.content_type, fault.body
             if fault.status is not None:
                 return _json(fault.status, wire.status_body(fault.status, fault.reason,
-                                                       fault.message))
+                                                            fault.message, fault.details))
         return self._respond(path, query, accept)
 
 
 def _json(status: int, document: Any, content_type: str = "application/json"
           ) -> tuple[int, str, bytes]:
-    return status, content_type, json.dumps(document, separators=(",", ":")).encode()
+    # kube-apiserver's JSON encoder ends every document with a newline.
+    return status, content_type, json.dumps(document, separators=(",", ":")).encode() + b"\n"
 
 
 class _Server(ThreadingHTTPServer):
@@ -420,6 +430,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        fixed = self.server.api.date
+        if fixed is None:
+            return super().date_time_string(timestamp)
+        return email.utils.format_datetime(fixed.astimezone(timezone.utc), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """The request log is ``FakeApiServer.requests``; nothing goes to stderr."""

@@ -1,13 +1,15 @@
 """The documents the fake API server sends, in kube-apiserver's own shapes and words.
 
 ``/version``, discovery (``APIVersions``, ``APIGroupList``, ``APIResourceList`` with verbs,
-shortNames and subresources), Lists (items without ``kind``/``apiVersion``, ``continue`` tokens,
-``remainingItemCount``), ``PartialObjectMetadataList`` and ``Status`` errors.
+shortNames, categories, storage hashes and subresources), Lists (items without ``kind``/
+``apiVersion``, ``continue`` tokens, ``remainingItemCount``), ``PartialObjectMetadataList`` and
+``Status`` errors (with the details and the closing newline the real server writes).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -46,6 +48,9 @@ WITH_STATUS = {"Pod", "Service", "Namespace", "Node", "Deployment", "ReplicaSet"
                "DaemonSet", "Job", "CronJob", "Ingress", "PersistentVolumeClaim",
                "PersistentVolume", "ResourceQuota", "HorizontalPodAutoscaler",
                "PodDisruptionBudget", "Gateway", "GatewayClass", "HTTPRoute"}
+IN_CATEGORY_ALL = {"Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job",
+                   "CronJob", "HorizontalPodAutoscaler"}
+"""What ``kubectl get all`` lists."""
 WITH_SCALE = {"Deployment", "ReplicaSet", "StatefulSet"}
 PARTIAL = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
 
@@ -64,7 +69,8 @@ def forbidden_message(kind: str, namespace: str | None = None, user: str = CI_US
     """RBAC's denial of a List, word for word."""
     resource = KNOWN_KINDS[kind]
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    return (f'{resource.plural} is forbidden: User "{user}" cannot list resource '
+    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+    return (f'{qualified} is forbidden: User "{user}" cannot list resource '
             f'"{resource.plural}" in API group "{resource.group}" {scope}')
 
 
@@ -93,9 +99,19 @@ def api_group_list(group_versions: Iterable[str]) -> dict[str, Any]:
 
 
 def api_resource_list(group_version: str, resources: Iterable[ResourceKind]) -> dict[str, Any]:
-    """``/api/v1`` or ``/apis/GROUP/VERSION``."""
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": [entry for r in resources for entry in _entries(r)]}
+    """``/api/v1`` or ``/apis/GROUP/VERSION``; the core group's document has no ``apiVersion``."""
+    document: dict[str, Any] = {"kind": "APIResourceList"}
+    if "/" in group_version:
+        document["apiVersion"] = "v1"
+    document["groupVersion"] = group_version
+    document["resources"] = [entry for r in resources for entry in _entries(r)]
+    return document
+
+
+def storage_version_hash(resource: ResourceKind) -> str:
+    """A stable stand-in for the hash the server derives from the storage version."""
+    digest = hashlib.sha256(f"{resource.api_version}/{resource.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
 
 
 def _entries(resource: ResourceKind) -> Iterator[dict[str, Any]]:
@@ -105,10 +121,16 @@ def _entries(resource: ResourceKind) -> Iterator[dict[str, Any]]:
         "singularName": resource.kind.lower(),
         "namespaced": resource.namespaced,
         "kind": resource.kind,
-        "verbs": METRICS_VERBS if metrics else READ_WRITE,
+        "verbs": METRICS_VERBS if metrics else (
+            [v for v in READ_WRITE if v != "deletecollection"] if resource.kind == "Namespace"
+            else READ_WRITE),
     }
     if resource.kind in SHORT_NAMES:
         entry["shortNames"] = SHORT_NAMES[resource.kind]
+    if resource.kind in IN_CATEGORY_ALL:
+        entry["categories"] = ["all"]
+    if not metrics:  # an aggregated server's resources carry no storage hash
+        entry["storageVersionHash"] = storage_version_hash(resource)
     yield entry
     subresources = []
     if resource.kind in WITH_STATUS:

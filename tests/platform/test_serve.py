@@ -242,7 +242,11 @@ def test_llm_use_is_counted_from_the_report_metadata() -> None:
     explained["metadata"]["inference"] = {"backends": [
         {"backend": "ollama", "model": "llama3.1:8b", "calls": 3, "cacheHits": 2,
          "failures": 1, "promptTokens": 1200, "completionTokens": 300,
-         "latencySeconds": {"p50": 2.5, "max": 7.0}}]}
+         "latencySeconds": {"p50": 2.5, "max": 7.0}}],
+        "calls": [{"backend": "ollama", "model": "llama3.1:8b", "outcome": outcome,
+                   "latencySeconds": latency}
+                  for outcome, latency in (("answer", 2.5), ("answer", 7.0), ("invalid", 1.0),
+                                           ("cached", None), ("cached", None), ("failed", None))]}
     scanner = scanner_for(explained, explained)
     scanner.scan_once()
     scanner.scan_once()
@@ -253,11 +257,47 @@ def test_llm_use_is_counted_from_the_report_metadata() -> None:
     assert value(metrics, "k8sdoctor_llm_failures_total", **labels) == 2
     assert value(metrics, "k8sdoctor_llm_tokens_total", type="prompt", **labels) == 2400
     assert value(metrics, "k8sdoctor_llm_tokens_total", type="completion", **labels) == 600
-    assert value(metrics, "k8sdoctor_llm_latency_seconds", quantile="0.5", **labels) == 2.5
-    assert value(metrics, "k8sdoctor_llm_latency_seconds", quantile="1", **labels) == 7.0
+    duration = "k8sdoctor_llm_call_duration_seconds"
+    assert value(metrics, f"{duration}_count", outcome="answer", **labels) == 4
+    assert value(metrics, f"{duration}_sum", outcome="answer", **labels) == 19.0
+    assert value(metrics, f"{duration}_bucket", outcome="answer", le="5.0", **labels) == 2
+    assert value(metrics, f"{duration}_count", outcome="invalid", **labels) == 2
 
 
 def _exposition(scanner: Scanner) -> str:
     from prometheus_client import generate_latest
 
     return generate_latest(scanner.metrics.registry).decode()
+
+
+def test_serve_with_explain_exports_the_llm_calls(tmp_path: Path) -> None:
+    from tests.explain.conftest import THREE_CAUSES
+    from tests.explain.stubs import OllamaStub
+    from tests.explain.test_explain_cli import explain_first_object
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("K8SDOCTOR_CONFIG", None)
+    log = tmp_path / "serve.log"
+    with OllamaStub(explain_first_object) as ollama, log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "k8sdoctor", "serve", "--snapshot", str(THREE_CAUSES),
+             "--explain", "--base-url", ollama.url, "--address", "127.0.0.1", "--port", "0",
+             "--interval", "60"], stderr=stderr, stdout=subprocess.DEVNULL, env=env)
+        try:
+            url = wait_for(lambda: LISTENING.search(log.read_text())).group(1)
+            wait_for(lambda: get(url + "/readyz")[0] == 200, timeout=60)
+            metrics = samples(get(url + "/metrics")[1])
+            report = json.loads(get(url + "/report")[1])
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    labels = {"backend": "ollama", "model": "llama3.1:8b"}
+    calls = len(report["rootCauses"])
+    assert calls >= 1 and all(c["explanation"] for c in report["rootCauses"])
+    assert value(metrics, "k8sdoctor_llm_calls_total", **labels) == calls
+    assert value(metrics, "k8sdoctor_llm_call_duration_seconds_count", outcome="answer",
+                 **labels) == calls
+    assert value(metrics, "k8sdoctor_llm_tokens_total", type="prompt", **labels) > 0
+    assert value(metrics, "k8sdoctor_root_causes", severity=report["rootCauses"][0][
+        "severity"]) >= 1
