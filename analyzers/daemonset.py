@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from k8sdoctor.analysis import Analyzer, ClusterState, Finding, Severity
+from k8sdoctor.analysis import Analyzer, ClusterState, Finding, ObjectRef, Severity
 from k8sdoctor.analysis.objects import absence_is_known, describe_event, ns_flag, selector_flag
 
 from . import _admission
@@ -155,6 +155,7 @@ def _pull_secrets(state: ClusterState, ds: Mapping[str, Any],
                      "--docker-password=TOKEN",
                      "Or remove it from imagePullSecrets in the pod template of DaemonSet "
                      f"{name}."],
+        refers_to=ObjectRef("Secret", missing[0], namespace),
     )
 
 

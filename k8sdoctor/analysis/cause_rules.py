@@ -47,6 +47,8 @@ CONSEQUENCE_REASON = re.compile(
     r"|MisscheduledPods|DeadlineExceeded|Returns503|Unreachable|NoHealthy"
 )
 """Reasons that describe a symptom of the objects below or behind, not a fault of their own."""
+CREATE_FAILURES = frozenset({"ReplicaFailure", "FailedCreate"})
+"""A controller that cannot create its pods: why it has no replicas."""
 JOB_FAILURE_REASONS = frozenset({"BackoffLimitExceeded", "DeadlineExceeded",
                                  "PodFailurePolicy", "MaxFailedIndexesExceeded"})
 """A Job's own verdict: it gave up. Its failed pods follow from it, not the reverse."""
@@ -127,6 +129,10 @@ class Rules:
         if not is_symptom(finding):
             return
         for other in self.by_object.get(finding.object_ref, ()):
+            if (other is not finding and other.reason in CREATE_FAILURES
+                    and finding.reason not in CREATE_FAILURES):
+                yield other  # no replica because none can be created
+                continue
             if other is finding or is_symptom(other):
                 continue
             if other.analyzer in CAUSE_ANALYZERS or (

@@ -11,7 +11,12 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from k8sdoctor.analysis.cause_rules import ROUTE_KINDS, WEBHOOK_KINDS, is_failed_pod
+from k8sdoctor.analysis.cause_rules import (
+    ROUTE_KINDS,
+    WEBHOOK_KINDS,
+    WORKLOAD_KINDS,
+    is_failed_pod,
+)
 from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.cluster.state import ObjectRef
@@ -51,10 +56,11 @@ _REFERRED_KINDS = ("ConfigMap", "Secret", "ServiceAccount", "StorageClass",
 
 def _what(cause: RootCause, pods: Sequence[Finding], short: bool) -> str:
     root, obj = cause.root, cause.root_object
-    if cause.reason in MISSING_REASONS and obj.ref != root.object_ref:
-        return f"{obj} is missing"
     if cause.reason == "ConfigMapKeyNotFound":
         return f"{obj} lacks a key that pods read"
+    if root.refers_to is not None or (cause.reason in MISSING_REASONS
+                                      and obj.ref != root.object_ref):
+        return f"{obj} is missing"
     if pods:
         on_pods = [f for f in cause.findings if f.object_ref in {p.object_ref for p in pods}]
         return (f"{_count_pods(len(_distinct(pods)))} of {obj} {_pod_state(on_pods)} "
@@ -73,10 +79,9 @@ def _clauses(findings: Sequence[Finding], home: str | None) -> list[str]:
     order: list[ObjectRef | tuple[str, ObjectRef | None]] = []
     for finding in findings:
         if finding.kind == "Pod":
-            parent = finding.parent if finding.parent is not None else None
-            key = ("pods", parent)
-            if parent is None:
-                key = ("pods", finding.object_ref)
+            parent = finding.parent
+            owned = parent is not None and parent.kind in WORKLOAD_KINDS
+            key = ("pods", parent if owned else finding.object_ref)
             if key not in order:
                 order.append(key)
             pods_of[key[1]].append(finding)
@@ -141,6 +146,8 @@ def _object_state(finding: Finding) -> str:
         return "stays Pending" if reason in MISSING_REASONS else f"reports {reason}"
     if reason in MISSING_REASONS:
         return "cannot provision its claims" if kind == "StatefulSet" else f"reports {reason}"
+    if finding.refers_to is not None:
+        return "refers to it"
     if reason == "NoRecentSuccess":
         return "has not succeeded recently"
     if reason == "ProgressDeadlineExceeded":

@@ -81,8 +81,8 @@ def fault_key(finding: Finding) -> FaultKey:
     reason on pods of one workload; otherwise the object and reason themselves."""
     if finding.refers_to is not None:
         ref = finding.refers_to
-        return ("refers", finding.reason, ref.kind, ref.namespace or "", ref.name)
-    if finding.kind == "Pod" and finding.parent is not None:
+        return ("refers", ref.kind, ref.namespace or "", ref.name)
+    if _pod_of_workload(finding):
         parent = finding.parent
         return ("pods-of", finding.analyzer, finding.reason, parent.kind,
                 parent.namespace or finding.namespace or "", parent.name)
@@ -106,11 +106,17 @@ def _root_object(finding: Finding) -> RootObject:
     to fix); otherwise the finding's own object."""
     if finding.refers_to is not None:
         return _as_root_object(finding.refers_to)
-    if finding.kind == "Pod" and finding.parent is not None:
+    if _pod_of_workload(finding):
         parent = finding.parent
         return _as_root_object(ObjectRef(parent.kind, parent.name,
                                          parent.namespace or finding.namespace))
     return RootObject(finding.kind, finding.api_version, finding.namespace, finding.name)
+
+
+def _pod_of_workload(finding: Finding) -> bool:
+    """A pod a controller made (not a static pod, whose "owner" is its Node)."""
+    return (finding.kind == "Pod" and finding.parent is not None
+            and finding.parent.kind in WORKLOAD_KINDS)
 
 
 def _as_root_object(ref: ObjectRef) -> RootObject:

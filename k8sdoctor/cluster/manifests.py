@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.state import K8sObject
+
+if TYPE_CHECKING:
+    from k8sdoctor.analysis.finding import Finding
 
 TEMPLATE_ANNOTATION = "k8sdoctor.dev/pod-template-of"
 """Marks a stand-in pod made from a workload's template: ``Deployment/name``."""
@@ -72,7 +75,9 @@ def prepare(objects: Mapping[str, Sequence[K8sObject]]) -> dict[str, list[K8sObj
     return prepared
 
 
-def attribute_to_workloads(findings: Sequence[Any], pods: Iterable[Mapping[str, Any]]) -> list:
+def attribute_to_workloads(
+    findings: Sequence[Finding], pods: Iterable[Mapping[str, Any]]
+) -> list[Finding]:
     """Findings on a stand-in pod, moved to the workload whose template it is."""
     owners = {
         ((p["metadata"].get("namespace") or ""), p["metadata"]["name"]):

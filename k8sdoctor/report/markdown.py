@@ -69,6 +69,14 @@ def _summary(report: Report, causes: list[RootCause]) -> str:
     if hidden.get("hiddenRootCauses"):
         text += (f" {hidden['hiddenRootCauses']} root cause(s) below {hidden['minSeverity']} "
                  "not shown.")
+    if baseline := report.gate.get("baseline"):
+        text += (f" {baseline['new']} new, {baseline['known']} known, {baseline['fixed']} fixed "
+                 "since the baseline.")
+    if suppressed := report.gate.get("suppressed"):
+        text += f" {suppressed} suppressed (not listed)."
+    for entry in report.gate.get("expiredSuppressions") or ():
+        text += (f"\n\n**Expired suppression** ({_inline(entry['source'])}, "
+                 f"{_inline(entry['expires'])}): {_inline(entry['reason'])}")
     if report.errors:
         text += f" {len(report.errors)} part(s) could not be checked."
     return text

@@ -299,16 +299,16 @@ def test_with_logs_reads_the_crashed_instance_through_the_live_source(
             fake_api.set_logs("shop", pod["metadata"]["name"], "storefront", CRASH_LOG,
                               previous=True)
 
-    # --no-logs: only the explain stage's own read (its 40 lines go to the prompt)
+    # The crash evidence reads the log once; --with-logs takes its 40 lines from that read.
     code, out, _ = run_live(capsys, kubeconfig, "--explain", "--with-logs", "--anonymize",
-                            "--base-url", ollama.url, "-o", "json", "--no-logs")
+                            "--base-url", ollama.url, "-o", "json")
 
     assert code == 0
     log_requests = [r for r in fake_api.requests if r.path.endswith("/log")]
     assert len(log_requests) == 1
     assert log_requests[0].path.startswith("/api/v1/namespaces/shop/pods/storefront-7d4b9c8f5-")
     assert {k: v for k, v in log_requests[0].query.items() if k != "container"} == {
-        "previous": ["true"], "tailLines": ["50"]}  # read once, for the crash evidence
+        "previous": ["true"], "tailLines": ["50"]}
     crash = next(json.dumps(r.body) for r in chats(ollama) if "CrashLoopBackOff" in json.dumps(
         r.body))
     assert "cannot reach the database after 1 attempt(s)" in crash

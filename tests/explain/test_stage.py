@@ -310,3 +310,25 @@ def test_the_report_with_explanations_is_valid_json(report, three_causes_state) 
     data = json.loads(json.dumps(explained.to_dict()))
     models = {f["explanation"]["model"] for f in data["findings"]}
     assert models == {"m:1", "fake-model"}
+
+
+def test_explanations_land_on_the_root_causes_and_their_findings(
+    three_causes_state, three_causes_findings
+) -> None:
+    from k8sdoctor.analysis.causes import root_causes
+
+    causes = root_causes(three_causes_findings, three_causes_state)
+    report = Report(findings=three_causes_findings, errors=[], source="fixture",
+                    analyzers=["pod"], root_causes=causes)
+    backend = FakeBackend()
+    explained = _stage(backend).run(report, three_causes_state)
+
+    assert backend.calls == len(causes) == 3
+    assert [c.id for c in explained.root_causes] == [c.id for c in causes]
+    for cause in explained.root_causes:
+        assert cause.explanation is not None and cause.explanation.group == cause.id
+        assert {f.explanation for f in cause.findings} == {cause.explanation}
+    by_id = {f.id: f.explanation for f in explained.findings}
+    assert all(by_id[f.id] == c.explanation for c in explained.root_causes for f in c.findings)
+    document = explained.to_dict()
+    assert all(c["explanation"]["group"] == c["id"] for c in document["rootCauses"])

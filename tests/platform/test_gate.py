@@ -277,3 +277,14 @@ def test_a_bad_baseline_exits_2(run_cli: RunCli, workdir: Path) -> None:
     (workdir / "bad.json").write_text('{"kind": "Report"}')
     wrong = run_cli(["analyze", "--demo", "--baseline", "bad.json"])
     assert wrong.code == 2 and "not a k8sdoctor baseline" in wrong.stderr
+
+
+def test_the_markdown_summary_shows_the_gate(run_cli: RunCli, workdir: Path) -> None:
+    run_cli(["analyze", "--demo", "--write-baseline", "k8sdoctor-baseline.json"])
+    copy = demo_copy_with_one_more_fault(workdir / "demo-broken.yaml")
+    write_ignore(workdir / ".k8sdoctor-ignore.yaml", "2020-01-31")
+    result = run_cli(["analyze", "--snapshot", str(copy), "--baseline",
+                      "k8sdoctor-baseline.json", "-o", "markdown"])
+    assert result.code == 0, result.stderr
+    assert re.search(r"1 new, \d+ known, 0 fixed since the baseline\.", result.stdout)
+    assert "**Expired suppression**" in result.stdout and "2020-01-31" in result.stdout
