@@ -27,8 +27,11 @@ _IDENTITY_FIELDS = frozenset({
 
 def redacted(report: T) -> T:
     """``report`` (or any record of it) with secrets redacted from every descriptive text,
-    recursing through its records, lists and tuples. Unchanged parts are shared, not copied."""
-    return _redacted(report)
+    recursing through its records, lists and tuples. Unchanged parts are shared, not copied.
+
+    Each distinct text is redacted once: a fault on forty pods repeats its message and evidence
+    forty times, and a root cause repeats its findings."""
+    return _redacted(report, {})
 
 
 @cache
@@ -38,20 +41,22 @@ def _text_fields(record: type) -> tuple[str, ...]:
                  if field.init and field.name not in _IDENTITY_FIELDS)
 
 
-def _redacted(value: Any) -> Any:
+def _redacted(value: Any, seen: dict[str, str]) -> Any:
     if isinstance(value, str):
-        clean = redact(value)
+        clean = seen.get(value)
+        if clean is None:
+            clean = seen[value] = redact(value)
         return value if clean == value else clean
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
         for name in _text_fields(type(value)):
             old = getattr(value, name)
-            new = _redacted(old)
+            new = _redacted(old, seen)
             if new is not old:
                 changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, (list, tuple)):
-        items = [_redacted(item) for item in value]
+        items = [_redacted(item, seen) for item in value]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return type(value)(items) if isinstance(value, tuple) else items
