@@ -66,6 +66,17 @@ def plain_output_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def private_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Cache and config under ``tmp_path`` (the XDG homes); no config file and no LLM backend
+    settings from the environment. Returns ``tmp_path``."""
+    for name in ("K8SDOCTOR_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+@pytest.fixture
 def run_cli() -> RunCli:
     """``run_cli(args, stdin=None) -> CliResult``: ``k8sdoctor ARGS`` in this process."""
     return _run_cli

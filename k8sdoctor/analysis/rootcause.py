@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from k8sdoctor.analysis.finding import Explanation, Finding, Severity
@@ -92,6 +92,16 @@ class RootCause:
     @property
     def remediation(self) -> tuple[str, ...]:
         return self.root.remediation
+
+    def with_findings(self, by_id: Mapping[str, Finding]) -> RootCause:
+        """The cause holding the newer copies in ``by_id`` of its findings (explained, marked
+        by the gate); a finding missing from ``by_id`` is kept as it is."""
+
+        def newer(finding: Finding) -> Finding:
+            return by_id.get(finding.id, finding)
+
+        return replace(self, root=newer(self.root), peers=tuple(map(newer, self.peers)),
+                       consequences=tuple(map(newer, self.consequences)))
 
     def affected_by_kind(self) -> dict[str, int]:
         """``{"Pod": 3, "Deployment": 1, "Service": 1}``, kinds in first-seen order."""

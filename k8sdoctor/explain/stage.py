@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from k8sdoctor.analysis.causes import root_causes
-from k8sdoctor.analysis.finding import Explanation, Finding, RunError
+from k8sdoctor.analysis.finding import Explanation, RunError
 from k8sdoctor.analysis.rootcause import RootCause
 from k8sdoctor.cluster.state import ClusterState
 from k8sdoctor.explain.anonymize import Anonymizer
@@ -243,12 +243,11 @@ class ExplainStage:
             replace(f, explanation=explanations[f.id]) if f.id in explanations else f
             for f in report.findings
         ]
+        by_id = {f.id: f for f in findings}
         causes = [
-            replace(c, explanation=by_cause.get(c.id, c.explanation),
-                    root=_explained(c.root, explanations),
-                    peers=tuple(_explained(f, explanations) for f in c.peers),
-                    consequences=tuple(_explained(f, explanations) for f in c.consequences))
-            for c in (call.cause for call in calls)
+            replace(call.cause.with_findings(by_id),
+                    explanation=by_cause.get(call.cause.id, call.cause.explanation))
+            for call in calls
         ]
         return replace(
             report,
@@ -298,11 +297,6 @@ def causes_of(report: Report, state: ClusterState) -> Sequence[RootCause]:
     if report.root_causes or not report.findings:
         return report.root_causes
     return root_causes(report.findings, state)
-
-
-def _explained(finding: Finding, explanations: dict[str, Explanation]) -> Finding:
-    explanation = explanations.get(finding.id)
-    return finding if explanation is None else replace(finding, explanation=explanation)
 
 
 def _keep_longer(text: str, truncated: bool, raw: BackendAnswer) -> tuple[str, bool]:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
-from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.gate.baseline import Baseline, BaselineEntry, load_baseline, mark, write_baseline
 from k8sdoctor.gate.suppress import IgnoreFile, apply, default_ignore_file, load_ignore_file
@@ -64,11 +63,4 @@ def apply_gate(report: Report, state: ClusterState | None, inputs: GateInputs, s
 def _root_causes_follow(report: Report) -> Report:
     """The root causes hold their own copies of the findings: give them the marked ones."""
     by_id = {f.id: f for f in report.findings}
-
-    def marked(finding: Finding) -> Finding:
-        return by_id.get(finding.id, finding)
-
-    causes = [replace(c, root=marked(c.root), peers=tuple(map(marked, c.peers)),
-                      consequences=tuple(map(marked, c.consequences)))
-              for c in report.root_causes]
-    return replace(report, root_causes=causes)
+    return replace(report, root_causes=[c.with_findings(by_id) for c in report.root_causes])

@@ -62,13 +62,8 @@ def answering(make: Callable[[object], dict]) -> Callable[[Received], str]:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for variable in ("OLLAMA_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL", "K8SDOCTOR_CONFIG",
-                     "NO_COLOR"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
+def isolated(private_settings: Path) -> Path:
+    return private_settings
 
 
 def evaluate(run_cli: RunCli, url: str, *args: str) -> tuple[int, dict, str]:

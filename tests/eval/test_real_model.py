@@ -27,13 +27,9 @@ CONFIG = "explain: {max_tokens: 200, timeout: 900}\n"
 
 
 @pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NO_COLOR"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "k8sdoctor.yaml").write_text(CONFIG)
-    monkeypatch.setenv("K8SDOCTOR_CONFIG", str(tmp_path / "k8sdoctor.yaml"))
+def config(private_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    (private_settings / "k8sdoctor.yaml").write_text(CONFIG)
+    monkeypatch.setenv("K8SDOCTOR_CONFIG", str(private_settings / "k8sdoctor.yaml"))
 
 
 def test_analyze_explain_with_a_real_model(run_cli: RunCli, llamacpp_url: str) -> None:

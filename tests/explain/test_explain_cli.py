@@ -38,14 +38,9 @@ def explain_first_object(request: Received) -> str:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(private_settings: Path) -> Path:
     """Cache and config under ``tmp_path``; no backend settings from the environment."""
-    for variable in ("OLLAMA_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL", "K8SDOCTOR_CONFIG",
-                     "NO_COLOR"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
+    return private_settings
 
 
 @pytest.fixture

@@ -17,13 +17,9 @@ from tests.conftest import RunCli
 
 
 @pytest.fixture
-def xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def xdg(private_settings: Path) -> Path:
     """Private XDG config and cache homes; no config variable, no LLM keys."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("K8SDOCTOR_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    return private_settings
 
 
 def test_version_option(run_cli: RunCli) -> None:
