@@ -92,11 +92,13 @@ def parse(schedule: str) -> Schedule:
         raise ScheduleError(f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")
     for field, (low, high, names) in zip(fields, _FIELDS, strict=True):
         for part in field.split(","):
-            _check_range(part, low, high, names)
+            _bounds(part, low, high, names)
     return Schedule(" ".join(f.replace("?", "*") for f in fields), None, zone_prefix)
 
 
-def _check_range(expr: str, low: int, high: int, names: dict[str, int]) -> None:
+def _bounds(expr: str, low: int, high: int, names: dict[str, int]) -> tuple[int, int, int]:
+    """The first and last value and the step of one comma-separated part of a field; raises
+    ``ScheduleError`` as the Kubernetes validator does."""
     range_and_step = expr.split("/")
     low_and_high = range_and_step[0].split("-")
     if low_and_high[0] in ("*", "?"):
@@ -125,6 +127,7 @@ def _check_range(expr: str, low: int, high: int, names: dict[str, int]) -> None:
         raise ScheduleError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
     if step == 0:
         raise ScheduleError(f"step of range should be a positive number: {expr}")
+    return start, end, step
 
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -157,16 +160,7 @@ def _values(field: str, low: int, high: int, names: dict[str, int]) -> set[int]:
     """The numbers a field that ``parse`` accepted matches."""
     values: set[int] = set()
     for part in field.split(","):
-        range_and_step = part.split("/")
-        low_and_high = range_and_step[0].split("-")
-        if low_and_high[0] in ("*", "?"):
-            start, end = low, high
-        else:
-            start = _number(low_and_high[0], names)
-            end = _number(low_and_high[1], names) if len(low_and_high) == 2 else start
-        step = _number(range_and_step[1], {}) if len(range_and_step) == 2 else 1
-        if len(range_and_step) == 2 and len(low_and_high) == 1:
-            end = high
+        start, end, step = _bounds(part, low, high, names)
         values.update(range(start, end + 1, step))
     return values
 
