@@ -17,9 +17,9 @@ from typing import Any
 
 from k8sdoctor.analysis.finding import Explanation, Finding
 from k8sdoctor.cluster.snapshot import SnapshotSource
-from k8sdoctor.cluster.state import ClusterState, Scope
+from k8sdoctor.cluster.state import ClusterState, ObjectRef, Scope
 from k8sdoctor.eval.judge import Judge, Verdict
-from k8sdoctor.eval.scenario import ObjectRef, Scenario, analyzer_names
+from k8sdoctor.eval.scenario import Scenario, analyzer_names
 from k8sdoctor.eval.score import FAILED, Score, known_names, score
 from k8sdoctor.explain.backend import Backend, BackendAnswer, BackendStatus, ExplainRequest
 from k8sdoctor.explain.stage import ExplainStage

@@ -34,21 +34,11 @@ from typing import Any
 
 import yaml
 
+from k8sdoctor.cluster.state import ObjectRef
 from k8sdoctor.errors import BadInputError
 
 TRUTH_SUFFIX = ".truth.yaml"
 KIND = "EvalScenario"
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    kind: str
-    namespace: str | None
-    name: str
-
-    def __str__(self) -> str:
-        where = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind}/{where}{self.name}"
 
 
 @dataclass(frozen=True)
@@ -125,8 +115,8 @@ def _load(path: Path) -> Scenario:
     return Scenario(
         name=name,
         snapshot=snapshot,
-        root=ObjectRef(_text(root, "kind", path, "root.kind"), namespace,
-                       _text(root, "name", path, "root.name")),
+        root=ObjectRef(kind=_text(root, "kind", path, "root.kind"),
+                       name=_text(root, "name", path, "root.name"), namespace=namespace),
         root_cause=_word_sets(data, "rootCause", path),
         remediation=_word_sets(data, "remediation", path),
         category=_text(data, "category", path, default=""),

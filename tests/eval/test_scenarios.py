@@ -8,10 +8,9 @@ import pytest
 
 from k8sdoctor.analysis.finding import Finding
 from k8sdoctor.cluster.snapshot import SnapshotSource
-from k8sdoctor.cluster.state import Scope
+from k8sdoctor.cluster.state import ObjectRef, Scope
 from k8sdoctor.errors import BadInputError
 from k8sdoctor.eval.scenario import (
-    ObjectRef,
     Scenario,
     analyzer_names,
     bundled_scenarios_dir,
@@ -76,7 +75,7 @@ def test_a_scenario_directory_of_ones_own(tmp_path) -> None:
     for name in ("selector-mismatch.yaml", "selector-mismatch.truth.yaml"):
         (tmp_path / name).write_text((source / name).read_text())
     (loaded,) = load_scenarios(tmp_path)
-    assert loaded.root == ObjectRef("Service", "shop", "reviews")
+    assert loaded.root == ObjectRef("Service", "reviews", "shop")
     assert loaded.root_cause[0] == ("selector", "label")
 
 
