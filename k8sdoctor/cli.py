@@ -1,23 +1,23 @@
 """The ``k8sdoctor`` command line: options in, one run, the report on stdout, an exit code out.
 
-Kept thin: the work is in ``k8sdoctor.run``. Heavy libraries (kubernetes, openai, ollama) are
-imported only by the commands that use them, so ``--help`` starts fast. The report alone goes to
+Kept thin: the work is in ``k8sdoctor.run``. Everything beyond typer and the option types
+(analysis, analyzers, YAML, the kubernetes, openai and ollama clients) is imported only inside
+the commands that use it, so ``--help``, ``--version`` and shell completion start fast (a test
+checks which modules they load). The report alone goes to
 stdout; progress and errors go to stderr.
 """
 
-from __future__ import annotations
 
 import os
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from k8sdoctor import __version__
-from k8sdoctor.cluster.source import ClusterSource
 from k8sdoctor.errors import BadInputError, UserFacingError
 from k8sdoctor.eval.cli import eval_command
 from k8sdoctor.exitcodes import ExitCode
@@ -37,16 +37,17 @@ from k8sdoctor.explain.cli import (
     explain_flags,
 )
 from k8sdoctor.explain.cli import ConfigOpt as ExplainConfigOpt
-from k8sdoctor.explain.redact import redact
 from k8sdoctor.options import (
+    FailOn,
     MinSeverity,
     missing_namespace_warnings,
     scope_from_flags,
     stdout_render_options,
 )
 from k8sdoctor.report import OutputFormat, render
-from k8sdoctor.report.threshold import at_least
-from k8sdoctor.run import FailOn, demo_source, exit_code_for
+
+if TYPE_CHECKING:
+    from k8sdoctor.cluster.source import ClusterSource
 
 UNWRAPPED_TABLE_WIDTH = 200
 """The analyzer table's width when stdout is not a terminal and COLUMNS is not set."""
@@ -109,7 +110,7 @@ def _stderr(message: str) -> None:
 
 
 def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
-                 fetch_timeout: str = "5m") -> ClusterSource:
+                 fetch_timeout: str = "5m") -> "ClusterSource":
     from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
@@ -244,8 +245,11 @@ def analyze(
     ] = None,
 ) -> None:
     """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
+    from k8sdoctor.cluster.demo import demo_source
+    from k8sdoctor.explain.redact import redact
     from k8sdoctor.gate import apply_gate, load_gate_inputs
-    from k8sdoctor.run import analyze_with_state
+    from k8sdoctor.report.threshold import at_least
+    from k8sdoctor.run import analyze_with_state, exit_code_for
 
     if snapshot and demo:
         raise BadInputError("--snapshot and --demo exclude each other")
@@ -465,7 +469,7 @@ def serve(
         exclude_namespaces=namespace_exclude or (), explain=flags,
     )
 
-    def source() -> ClusterSource:
+    def source() -> "ClusterSource":
         if snapshot:
             from k8sdoctor.cluster.snapshot import SnapshotSource
 

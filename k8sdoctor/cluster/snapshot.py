@@ -188,6 +188,12 @@ def _own_annotations(document: Mapping[str, Any]) -> Mapping[str, str]:
     return {k: v for k, v in annotations.items() if isinstance(v, str)}
 
 
+def read_documents(path: str) -> list[tuple[str, Any]]:
+    """The documents of the snapshot at ``path`` (a file, a directory, or - for stdin), each
+    with where it came from: what ``load_documents`` takes."""
+    return list(_read_documents(path))
+
+
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     if path == "-":
         text = sys.stdin.read(MAX_SNAPSHOT_BYTES + 1)

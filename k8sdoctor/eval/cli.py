@@ -9,7 +9,6 @@ below ``--fail-under``, 2 for bad input (unknown backend, malformed scenario or 
 A backend that fails is not an error: its trials fail and score 0, and the table says why.
 """
 
-from __future__ import annotations
 
 import os
 import shutil

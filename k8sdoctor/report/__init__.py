@@ -6,15 +6,14 @@ never be added without one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from k8sdoctor.analysis.finding import Severity
-from k8sdoctor.report.model import Report
+if TYPE_CHECKING:  # imported when used, so the CLI's --help can name the formats cheaply
+    from k8sdoctor.analysis.finding import Severity
+    from k8sdoctor.report.model import Report
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,18 @@ def render(report: Report, fmt: OutputFormat, options: RenderOptions | None = No
 
 def report_schema() -> dict[str, Any]:
     """The JSON Schema every ``-o json`` report validates against."""
+    import json
+    from importlib import resources
+
     return json.loads(resources.files("k8sdoctor.report").joinpath("schema.json").read_text())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Report":
+        from k8sdoctor.report.model import Report
+
+        return Report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["OutputFormat", "RenderOptions", "Report", "render", "renderer_for", "report_schema"]
