@@ -89,7 +89,7 @@ def test_the_copy_lives_in_the_xdg_cache_directory(tmp_path: Path) -> None:
     assert len(copies(tmp_path / "k8sdoctor")) == 1
 
 
-def test_the_command_writes_no_copy_outside_its_cache_directory(tmp_path: Path) -> None:
+def test_two_runs_of_the_command_agree_and_leave_only_the_copy(tmp_path: Path) -> None:
     environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
     runs = [subprocess.run([sys.executable, "-m", "k8sdoctor", "analyze", "--demo", "-o", "json"],
                            capture_output=True, text=True, timeout=120, env=environ)
