@@ -42,7 +42,7 @@ from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
-from k8sdoctor.cluster.validate import Rejected, admit
+from k8sdoctor.cluster.validate import Rejected, admissible, admit
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
 JSON = "application/json"
@@ -357,13 +357,7 @@ class LiveSource:
                 # unpaginated list.
                 relisted, seen = True, set()
                 page, items, dropped = self._page(path, base, accept), [], []
-            for item in page.get("items") or ():
-                obj = _as_object(kind, item)
-                rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
-                if rejected is None:
-                    items.append(obj)
-                else:
-                    dropped.append(rejected)
+            _take_items(kind, page.get("items") or (), path, items, dropped)
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:
@@ -482,7 +476,25 @@ class LiveSource:
         )
 
 
-def _as_object(kind: ResourceKind, item: Any) -> Any:
+def _take_items(kind: ResourceKind, page_items: Any, path: str, items: list[K8sObject],
+                dropped: list[Rejected]) -> None:
+    """Each item of a page, made a whole object (``_as_object``), into ``items`` when it has the
+    shape analyzers expect, else into ``dropped``."""
+    api_version, kind_name, metadata_only = kind.api_version, kind.kind, kind.metadata_only
+    for item in page_items:
+        obj = _as_object(kind, item, api_version, kind_name, metadata_only)
+        if admissible(obj):
+            items.append(obj)
+            continue
+        rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
+        if rejected is None:
+            items.append(obj)
+        else:
+            dropped.append(rejected)
+
+
+def _as_object(kind: ResourceKind, item: Any, api_version: str, kind_name: str,
+               metadata_only: bool) -> Any:
     """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
     ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
     shape is returned as it is, for ``admit`` to name what is wrong with it.
@@ -490,12 +502,13 @@ def _as_object(kind: ResourceKind, item: Any) -> Any:
     The items come fresh from the parser and nothing else holds them, so they are completed in
     place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
     writes them first again)."""
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         return item
     metadata = item.get("metadata")
-    if isinstance(metadata, dict):
+    if type(metadata) is dict:
         metadata.pop("managedFields", None)
-        if kind.metadata_only:
+        if metadata_only:
             return metadata_view(kind, metadata)
-    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
+    item["apiVersion"] = api_version
+    item["kind"] = kind_name
     return item
