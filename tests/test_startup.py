@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,14 @@ def test_shell_completion_answers_and_loads_nothing_of_the_analysis() -> None:
 
 def test_the_check_sees_the_analysis_loaded() -> None:
     assert "k8sdoctor.analysis.engine" in modules_after("import k8sdoctor.run")
+
+
+def test_the_demo_read_from_its_parsed_copy_loads_no_yaml(tmp_path: Path) -> None:
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    code = ("import contextlib, io, sys\nfrom k8sdoctor.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['analyze', '--demo'])\n    except SystemExit:\n        pass\n"
+            "print(json.dumps('yaml' in sys.modules))")
+    runs = [subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True,
+                           text=True, timeout=60, check=True, env=environ) for _ in range(2)]
+    assert [json.loads(run.stdout.splitlines()[-1]) for run in runs] == [True, False]
