@@ -3,10 +3,12 @@
 Kept thin: the work is in ``k8sdoctor.run``. Everything beyond typer and the option types
 (analysis, analyzers, YAML, the kubernetes, openai and ollama clients) is imported only inside
 the commands that use it, so ``--help``, ``--version`` and shell completion start fast (a test
-checks which modules they load). The report alone goes to
-stdout; progress and errors go to stderr.
+checks which modules they load). The report alone goes to stdout; progress and errors go to
+stderr.
 """
 
+# Annotations stay evaluated (no ``from __future__ import annotations``): typer reads the
+# commands' signatures on every start, and would have to compile string annotations.
 
 import os
 import sys

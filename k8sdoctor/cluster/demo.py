@@ -1,7 +1,8 @@
 """The bundled demo cluster (``k8sdoctor/data/demo.yaml``) as a cluster source, read fast.
 
-demo.yaml is the demo's one source, but parsing its YAML (430 KB) takes about 0.3 s, more than
-all the rest of a demo run, while the same objects read back as JSON in a few milliseconds. So
+demo.yaml is the demo's one source, but parsing its YAML (430 KB) takes about 0.2 s even with
+libyaml (PyYAML builds the objects in Python), more than half what all the rest of a demo run
+takes, while the same objects read back as JSON in a few milliseconds. So
 the first run keeps the parsed documents as JSON in the user's cache directory, named by a hash
 of demo.yaml (and of k8sdoctor's version), and later runs read that copy. A changed demo.yaml
 gets another name, so a stale copy is never read; a copy that cannot be written or read (a

@@ -8,6 +8,8 @@ details; OpenAI's model lookup) and exits 0 when it is usable and 1 when it is n
 problem is not a cluster problem, so it never exits 3; a malformed config file exits 2.
 """
 
+# Annotations stay evaluated (no ``from __future__ import annotations``): typer reads the
+# commands' signatures on every start, and would have to compile string annotations.
 
 import sys
 from typing import TYPE_CHECKING, Annotated

@@ -5,6 +5,8 @@ checks them together (an explain option without ``--explain`` is a usage error r
 silently ignored). Only typer is imported at module level, so ``--help`` stays fast.
 """
 
+# Annotations stay evaluated (no ``from __future__ import annotations``): typer reads the
+# commands' signatures on every start, and would have to compile string annotations.
 
 import sys
 from datetime import datetime, timezone
