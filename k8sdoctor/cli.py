@@ -12,7 +12,7 @@ stderr.
 
 import os
 import sys
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
 from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -568,10 +568,8 @@ def console_main() -> None:
         _stderr(str(code))
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with suppress(OSError, ValueError):  # a reader that went away, as `| head` does
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away, as `| head` does
-            pass
     os._exit(code or 0)
 
 
