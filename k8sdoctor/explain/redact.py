@@ -12,7 +12,7 @@ after the colon starts a sentence, not a secret.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 _SENSITIVE_KEY = (
     r"(?!(?:old)?pwd\s*[=:]\s*[/~])"  # $PWD and $OLDPWD are directories; ODBC's Pwd= is not
@@ -20,10 +20,11 @@ _SENSITIVE_KEY = (
     r"|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth|accountkey"
     r"|sharedaccesskey|sig|cookie|key[_-]?data)"
 )
-_NOT_A_SECRET = (
-    r"(?![\"']?(?:\[REDACTED|(?:true|false|null|none|nil|yes|no|undefined|empty)\b"
-    r"|\*{3,}|<[^>\s]*>))"
+_SETTLED = (
+    r"[\"']?(?:\[REDACTED|(?:true|false|null|none|nil|yes|no|undefined|empty)\b"
+    r"|\*{3,}|<[^>\s]*>)"
 )
+_NOT_A_SECRET = f"(?!{_SETTLED})"
 """Not already redacted, a flag (``automountServiceAccountToken: false``), a mask or a
 placeholder (``--from-literal=password=<value>``)."""
 _VALUE = r"[^\s\"',;&]{2,}[^\s\"',;&)\]}>.:]"
@@ -186,18 +187,25 @@ _KEY_WORDS = (
 """How the sensitive keys end (``_SENSITIVE_KEY``, ``authorization``, ``x-api-key``)."""
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "sk_live_", "sk_test_",
                    "rk_live_", "rk_test_", "hf_", "npm_")
-_VALUE = r"[a-z0-9._~+/-]"
+_TOKEN_CHARACTERS = r"[a-z0-9._~+/-]"
 
 
 def _reversed(*words: str) -> str:
     return "|".join(re.escape(word[::-1]) for word in words)
 
 
+_KEYED = tuple(
+    (separator, re.compile(rf"{separator}\s*[\"']?(?:{_reversed(*_KEY_WORDS)})"))
+    for separator in (":", "=")
+)
+"""``password=``, ``"token":``, ``X-Api-Key:``, reversed (``=drowssap``): for the rules of a key
+and its value, which the ``authorization`` rule aside all want a value that ``_SETTLED`` does
+not describe right after the separator, its spaces and quote."""
+_SETTLED_VALUE = re.compile(rf"\s*{_SETTLED}", re.IGNORECASE)
+
 _GATES: tuple[tuple[str, re.Pattern[str] | None, bool], ...] = (
     # (a word the lower-cased text holds; the shape it then matches, if any; whether the shape
     # is searched in the reversed text)
-    (":", re.compile(rf":\s*[\"']?(?:{_reversed(*_KEY_WORDS)})"), True),  # "token": X-Api-Key:
-    ("=", re.compile(rf"=\s*[\"']?(?:{_reversed(*_KEY_WORDS)})"), True),  # password=
     ("://", re.compile(r"://[^\s/@]+@"), False),  # user:password@ in a URL
     (".eyj", re.compile(r"[a-z0-9_-]{5}\.eyj"), False),  # a JWT's header, then its payload
     ("-----", None, False),  # -----BEGIN PRIVATE KEY-----
@@ -210,10 +218,10 @@ _GATES: tuple[tuple[str, re.Pattern[str] | None, bool], ...] = (
     ("sg.", None, False),
     ("gocspx-", None, False),
     ("hooks.slack.com/services/", None, False),
-    ("bearer", re.compile(rf"bearer\s+{_VALUE}{{8}}"), False),
-    ("token", re.compile(rf"token\s+{_VALUE}{{16}}"), False),
+    ("bearer", re.compile(rf"bearer\s+{_TOKEN_CHARACTERS}{{8}}"), False),
+    ("token", re.compile(rf"token\s+{_TOKEN_CHARACTERS}{{16}}"), False),
     ("basic", re.compile(r"basic\s+[a-z0-9+/]{8}"), False),
-    ("key", re.compile(rf"api[_-]?key\s+{_VALUE}{{8}}"), False),
+    ("key", re.compile(rf"api[_-]?key\s+{_TOKEN_CHARACTERS}{{8}}"), False),
     ("--", re.compile(rf"--[a-z0-9_.-]*(?:{'|'.join(_KEY_WORDS)})\s"), False),  # --password X
 )
 _CASE_SENSITIVE = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{35}")
@@ -227,6 +235,8 @@ def maybe_secret(text: str) -> bool:
     if not text.isascii():
         return True
     lowered = text.lower()
+    if "authorization" in lowered or _keyed_value(text, lowered):
+        return True
     backwards = ""
     for word, shape, reversed_ in _GATES:
         if word in lowered:
@@ -241,10 +251,46 @@ def maybe_secret(text: str) -> bool:
     return "A" in text and _CASE_SENSITIVE.search(text) is not None
 
 
+def _keyed_value(text: str, lowered: str) -> bool:
+    """Whether a sensitive key is followed by ``:`` or ``=`` and a value that may be a secret
+    (``automountServiceAccountToken: false`` is not)."""
+    backwards = ""
+    for separator, reversed_shape in _KEYED:
+        if separator in lowered:
+            backwards = backwards or lowered[::-1]
+            for match in reversed_shape.finditer(backwards):
+                if not _SETTLED_VALUE.match(text, len(text) - match.start()):
+                    return True
+    return False
+
+
 def redact(text: str) -> str:
     """``text`` with every credential-shaped substring replaced by ``[REDACTED:<what>]``."""
-    if not maybe_secret(text):
-        return text
+    return _apply_rules(text) if maybe_secret(text) else text
+
+
+SCAN_FROM = 2_000
+"""From this many texts, ``redact_all`` finds the maybe-secret ones in one RE2 scan of them all
+(``redact_scan``): ~0.3 us a text instead of ~3, after ~20 ms to import RE2."""
+
+
+def redact_all(texts: Collection[str]) -> dict[str, str]:
+    """The texts among ``texts`` that redaction changes, each to its redacted form."""
+    if len(texts) >= SCAN_FROM:
+        from k8sdoctor.explain.redact_scan import maybe_secrets
+
+        candidates = maybe_secrets(texts)
+    else:
+        candidates = [text for text in texts if maybe_secret(text)]
+    changed = {}
+    for text in candidates:
+        clean = _apply_rules(text)
+        if clean != text:
+            changed[text] = clean
+    return changed
+
+
+def _apply_rules(text: str) -> str:
     for pattern, replacement, words in _RULES:
         if _holds_any(text, words):
             text = pattern.sub(replacement, text)

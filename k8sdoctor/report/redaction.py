@@ -14,7 +14,7 @@ import dataclasses
 from functools import cache
 from typing import Any, TypeVar
 
-from k8sdoctor.explain.redact import redact
+from k8sdoctor.explain.redact import redact_all
 
 T = TypeVar("T")
 
@@ -24,18 +24,18 @@ _IDENTITY_FIELDS = frozenset({
 })
 """Fields that name things rather than describe them."""
 
-_OPAQUE = frozenset({type(None), bool, int, float})
-"""Types of field values that hold no text."""
-
 
 def redacted(report: T) -> T:
     """``report`` (or any record of it) with secrets redacted from every descriptive text,
     recursing through its records, lists and tuples. Unchanged parts are shared, not copied.
 
-    Each distinct text is redacted once: a fault on forty pods repeats its message and evidence
-    forty times. Each record is walked once: a root cause holds the very findings the report
-    lists."""
-    return _Redaction().value(report)
+    The texts are gathered first, each once (a fault on forty pods repeats its message forty
+    times, and a root cause holds the very findings the report lists), and redacted together;
+    the report is rebuilt only when one of them changed."""
+    texts: set[str] = set()
+    _gather(report, texts, set())
+    changed = redact_all(texts)
+    return _replaced(report, changed, {}) if changed else report
 
 
 @cache
@@ -50,67 +50,44 @@ def _text_fields(record: type) -> tuple[str, ...]:
                  if field.init and field.name not in _IDENTITY_FIELDS)
 
 
-_UNCHANGED = object()
+def _gather(value: Any, texts: set[str], seen: set[int]) -> None:
+    """Add to ``texts`` every descriptive text of ``value``; ``seen``: the records walked."""
+    if isinstance(value, str):
+        texts.add(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if type(item) is str:
+                texts.add(item)
+            else:
+                _gather(item, texts, seen)
+    elif _is_record(type(value)) and id(value) not in seen:
+        seen.add(id(value))
+        for name in _text_fields(type(value)):
+            field = getattr(value, name)
+            if type(field) is str:
+                texts.add(field)
+            elif field is not None:
+                _gather(field, texts, seen)
 
 
-class _Redaction:
-    """One walk of a report: the redacted form of every text and record met so far. The loops
-    are written out (no call per text): a report of 10,000 findings holds ~100,000 texts."""
-
-    def __init__(self) -> None:
-        self.texts: dict[str, Any] = {}
-        """Each text met, to its redacted form, or to ``_UNCHANGED``."""
-        self.records: dict[int, Any] = {}
-        """By ``id``: records are immutable, and the report being walked keeps them alive."""
-
-    def text(self, text: str) -> str:
-        clean = self.texts.get(text)
-        if clean is None:
-            redacted_text = redact(text)
-            clean = self.texts[text] = _UNCHANGED if redacted_text == text else redacted_text
-        return text if clean is _UNCHANGED else clean
-
-    def value(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is str:
-            return self.text(value)
-        if kind is tuple or kind is list:
-            return self.sequence(value)
-        if _is_record(kind):
-            done = self.records.get(id(value))
-            if done is None:
-                done = self.records[id(value)] = self.record(value)
-            return done
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, (list, tuple)):
-            return self.sequence(value)
-        return value
-
-    def sequence(self, items: list[Any] | tuple[Any, ...]) -> Any:
-        texts = self.texts
-        new_items = None
-        for index, item in enumerate(items):
-            if type(item) is str and texts.get(item) is _UNCHANGED:
-                continue
-            new = self.text(item) if type(item) is str else self.value(item)
-            if new is not item:
-                if new_items is None:
-                    new_items = list(items)
-                new_items[index] = new
-        if new_items is None:
-            return items
-        return type(items)(new_items) if isinstance(items, tuple) else new_items
-
-    def record(self, record: Any) -> Any:
-        texts = self.texts
-        changes = {}
-        for name in _text_fields(type(record)):
-            old = getattr(record, name)
-            kind = type(old)
-            if kind in _OPAQUE or (kind is str and texts.get(old) is _UNCHANGED):
-                continue
-            new = self.value(old)
-            if new is not old:
-                changes[name] = new
-        return dataclasses.replace(record, **changes) if changes else record
+def _replaced(value: Any, changed: dict[str, str], records: dict[int, Any]) -> Any:
+    """``value`` with the texts in ``changed`` replaced; ``records``: those done, by ``id``."""
+    if isinstance(value, str):
+        return changed.get(value, value)
+    if isinstance(value, (list, tuple)):
+        items = [_replaced(item, changed, records) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, tuple) else items
+    if _is_record(type(value)):
+        done = records.get(id(value))
+        if done is None:
+            changes = {}
+            for name in _text_fields(type(value)):
+                old = getattr(value, name)
+                new = _replaced(old, changed, records)
+                if new is not old:
+                    changes[name] = new
+            done = records[id(value)] = dataclasses.replace(value, **changes) if changes else value
+        return done
+    return value
