@@ -11,7 +11,9 @@ are needed to find them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from k8sdoctor.explain.redact import redact_all
@@ -50,23 +52,52 @@ def _text_fields(record: type) -> tuple[str, ...]:
                  if field.init and field.name not in _IDENTITY_FIELDS)
 
 
+@cache
+def _may_hold_text(kind: type) -> bool:
+    """Whether a value of this type is, or may hold, a text to redact."""
+    if issubclass(kind, (str, list, tuple)):
+        return True
+    return _is_record(kind) and bool(_text_fields(kind))
+
+
+@cache
+def _text_values(record: type) -> Callable[[Any], tuple[Any, ...]]:
+    """Reads the fields that may hold descriptive text off a record, in one call."""
+    names = _text_fields(record)
+    if not names:
+        return lambda value: ()
+    if len(names) == 1:
+        one = attrgetter(names[0])
+        return lambda value: (one(value),)
+    return attrgetter(*names)
+
+
 def _gather(value: Any, texts: set[str], seen: set[int]) -> None:
-    """Add to ``texts`` every descriptive text of ``value``; ``seen``: the records walked."""
-    if isinstance(value, str):
+    """Add to ``texts`` every descriptive text of ``value``; ``seen``: the records walked.
+    The common cases (a text, a tuple of texts) are handled in line: ~40,000 texts in a report
+    of 10,000 findings."""
+    kind = type(value)
+    if issubclass(kind, str):
         texts.add(value)
-    elif isinstance(value, (list, tuple)):
+    elif issubclass(kind, (list, tuple)):
         for item in value:
             if type(item) is str:
                 texts.add(item)
-            else:
+            elif _may_hold_text(type(item)):
                 _gather(item, texts, seen)
-    elif _is_record(type(value)) and id(value) not in seen:
+    elif _is_record(kind) and id(value) not in seen:
         seen.add(id(value))
-        for name in _text_fields(type(value)):
-            field = getattr(value, name)
-            if type(field) is str:
+        for field in _text_values(kind)(value):
+            kind = type(field)
+            if kind is str:
                 texts.add(field)
-            elif field is not None:
+            elif kind is tuple:
+                for item in field:
+                    if type(item) is str:
+                        texts.add(item)
+                    elif _may_hold_text(type(item)):
+                        _gather(item, texts, seen)
+            elif _may_hold_text(kind):
                 _gather(field, texts, seen)
 
 
