@@ -20,10 +20,8 @@ _SENSITIVE_KEY = (
     r"|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth|accountkey"
     r"|sharedaccesskey|sig|cookie|key[_-]?data)"
 )
-_SETTLED = (
-    r"[\"']?(?:\[REDACTED|(?:true|false|null|none|nil|yes|no|undefined|empty)\b"
-    r"|\*{3,}|<[^>\s]*>)"
-)
+_SETTLED_WORDS = ("true", "false", "null", "none", "nil", "yes", "no", "undefined", "empty")
+_SETTLED = rf"[\"']?(?:\[REDACTED|(?:{'|'.join(_SETTLED_WORDS)})\b|\*{{3,}}|<[^>\s]*>)"
 _NOT_A_SECRET = f"(?!{_SETTLED})"
 """Not already redacted, a flag (``automountServiceAccountToken: false``), a mask or a
 placeholder (``--from-literal=password=<value>``)."""

@@ -21,7 +21,12 @@ from typing import Any
 
 import re2
 
-from k8sdoctor.explain.redact import _KEY_WORDS, _TOKEN_CHARACTERS, maybe_secret
+from k8sdoctor.explain.redact import (
+    _KEY_WORDS,
+    _SETTLED_WORDS,
+    _TOKEN_CHARACTERS,
+    maybe_secret,
+)
 
 _SEPARATOR = "@"
 """Between the joined texts: no class of the gates holds it, so few matches run across two."""
@@ -29,8 +34,40 @@ _SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"
 """What Python's ``\\s`` matches in ASCII text."""
 _KEY = "(?:" + "|".join(map(re.escape, _KEY_WORDS)) + ")"
 
+_WORD_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _not_one_of(words: list[str], ended: bool = False) -> list[str]:
+    """Alternatives of a regular expression for the start of a text that is not one of
+    ``words`` (lower-case, non-empty) followed by a character that is not a word character
+    (RE2 has no lookahead): the first is the class of the first characters no word starts with.
+    ``ended``: the empty word is among them too."""
+    following: dict[str, list[str]] = {}
+    for word in words:
+        following.setdefault(word[0], []).append(word[1:])
+    if ended:  # a non-word character here ends a word: no alternative for it
+        alternatives = ["[" + "".join(c for c in _WORD_CHARACTERS if c not in following) + "]"]
+    else:
+        alternatives = ["[^" + re.escape("".join(sorted(following))) + "]"]
+    for first, rests in sorted(following.items()):
+        longer = [rest for rest in rests if rest]
+        inner = (_not_one_of(longer, ended="" in rests) if longer
+                 else ["[" + _WORD_CHARACTERS + "]"])
+        alternatives.append(re.escape(first) + "(?:" + "|".join(inner) + ")")
+    return alternatives
+
+
+_FIRST_LETTERS = "".join(sorted({word[0] for word in _SETTLED_WORDS}))
+_KEYED_VALUE = (
+    rf"{_KEY}[\"']?{_SPACE}*[:=]{_SPACE}*(?:[^{_SPACE[1:-1]}\"'{_FIRST_LETTERS}]"
+    rf"|[\"'][^{_FIRST_LETTERS}]|[\"']?(?:{'|'.join(_not_one_of(list(_SETTLED_WORDS))[1:])}))"
+)
+"""A sensitive key, its separator and a value that ``_SETTLED`` may not describe: not one of
+the settled words (``false``, ``no``...); ``***``, ``<value>`` and ``[REDACTED`` are let
+through, for the test of the text to settle."""
+
 _GATES = re2.compile("|".join((
-    rf"{_KEY}[\"']?{_SPACE}*[:=]",
+    _KEYED_VALUE,
     rf"://[^{_SPACE[1:-1]}/@]+@",
     r"\.eyj",
     "-----",

@@ -86,6 +86,22 @@ def test_the_scan_of_many_texts_marks_what_the_test_of_each_marks() -> None:
                        if _every_rule(text) != text}
 
 
+def test_the_scan_reads_a_settled_value_as_the_test_of_each_text_does() -> None:
+    # the scan spells "not false, not no, not none..." out character by character
+    values = ["false", "fals", "falsey", "no", "non", "none", "nonex", "nil", "null", "nul",
+              "yes", "ye", "true", "tru", "undefined", "undefine", "empty", "e", "f", "", "***",
+              "**", "<v>", "<v", "[redacted", "[x", "x", "hunter22", '"', "'", "@", "-"]
+    texts = [f"{key}{separator}{quote}{value}{tail}"
+             for key in ("token", "Password", '"secret"', "x-api-key")
+             for separator in (":", "=", " :", ": ", " =  ")
+             for quote in ("", '"', "'", '""')
+             for value in values
+             for tail in ("", " ", ",", "x", "@", "_")]
+    marked = sorted(maybe_secrets(texts))
+    assert marked == sorted(text for text in texts if maybe_secret(text))
+    assert "token: false" not in marked and "token: fals" in marked
+
+
 def test_a_match_across_two_joined_texts_only_costs_a_test() -> None:
     texts = ["a note about the password", ': "hunter2" is in the next text'] * SCAN_FROM
     assert redact_all(texts) == {}
