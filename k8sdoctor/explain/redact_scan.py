@@ -4,10 +4,11 @@
 a character: ~3 us a text. A report of 10,000 findings holds ~40,000 distinct texts, and Python's
 regular expressions have no single pass for many words. RE2 compiles the gates to one automaton
 that reads each byte once, so the texts are joined (ASCII ones: a byte is a character) and scanned
-together, and only those the scan marks are tested one by one. The scan's shapes are looser than
-``maybe_secret``'s (no test of the value after ``key:``; RE2 has no lookahead), in RE2's syntax,
-whose ``\\s`` is narrower than Python's: the space class is spelled out. A match across two texts
-marks both: a needless test, never a missed one.
+together, and only those the scan marks are tested one by one. The scan's shapes are
+``maybe_secret``'s, looser in places (``***`` after a key passes), in RE2's syntax: no lookahead
+(a value that is not ``false`` is spelled out character by character), and a ``\\s`` narrower
+than Python's (the space class is spelled out). A match across two texts marks both: a needless
+test, never a missed one.
 """
 
 from __future__ import annotations
