@@ -95,9 +95,11 @@ def _check_backends(
         endpoints = endpoints_from_pods(active)
     if endpoints is None:
         return
-    evidence = [f"selector {_labels(selector)}", endpoints.summary()]
-    if pods_known:
-        evidence += [_pod_state(pod) for pod in active[:_SHOWN]]
+
+    def evidence() -> list[str]:  # only for a finding: most Services have none
+        lines = [f"selector {_labels(selector)}", endpoints.summary()]
+        return lines + [_pod_state(pod) for pod in active[:_SHOWN]] if pods_known else lines
+
     ns = ns_flag(namespace)
     if endpoints.ready:
         if late := _not_ready_for_long(state, endpoints.not_ready, active):
@@ -106,7 +108,7 @@ def _check_backends(
                 message=f"{len(late)} of {len(endpoints.endpoints)} endpoints of Service {name} "
                         f"are not ready ({_names(late)}); only {len(endpoints.ready)} "
                         "ready endpoint(s) carry its traffic.",
-                evidence=evidence,
+                evidence=evidence(),
                 remediation=[f"kubectl describe pod {late[0].label}{ns}",
                              "Fix what keeps those pods from passing their readiness probe "
                              "(see the pods' findings)."],
@@ -120,7 +122,7 @@ def _check_backends(
             service, severity=Severity.CRITICAL, reason="NoReadyEndpoints",
             message=f"Service {name} has no ready endpoint: its {len(not_ready)} pod(s) "
                     f"({_names(not_ready)}) are not ready, so every connection to it fails.",
-            evidence=evidence,
+            evidence=evidence(),
             remediation=[f"kubectl describe pod {not_ready[0].label}{ns}",
                          f"kubectl get endpointslices{ns} -l kubernetes.io/service-name={name}",
                          "Fix what keeps the pods from passing their readiness probe (see the "
@@ -134,7 +136,7 @@ def _check_backends(
         message=f"Service {name} has no endpoints"
                 + (f" although its selector matches {len(active)} pod(s): "
                    f"{_phases(active)}." if active else "."),
-        evidence=evidence,
+        evidence=evidence(),
         remediation=[f"kubectl get endpointslices{ns} -l kubernetes.io/service-name={name}",
                      f"kubectl get pods{ns} -l {selector_flag(selector)} -o wide"],
     )
