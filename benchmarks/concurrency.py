@@ -7,8 +7,10 @@ by default: loopback, and a remote API server's round trip plus its own work per
 kinds the default analyzers need exactly as ``k8sdoctor analyze`` does (``LiveSource.load``:
 GETs, JSON parsing, validation) with that many Lists at once and that page size, ``--runs``
 times (median shown). Each row gives the fetch's wall time (measured inside the child), the whole
-child's CPU time (user + system) and peak RSS (from ``wait4``), and the GETs made. On a shared
-machine CPU time is the steadier figure; the load average is printed with the table.
+child's CPU time (user + system) and peak RSS (from ``wait4``), and the GETs made. The runs
+are interleaved (every setting once, then every setting again...) so that other work on a shared
+machine weighs on all settings alike; CPU time is the steadier figure, and the load average is
+printed with the table.
 
     python benchmarks/concurrency.py                                   # the table in RESULTS.md
     python benchmarks/concurrency.py --page-size 250 --page-size 500 --page-size 1000 \\
@@ -58,26 +60,19 @@ def _get(url: str) -> object:
         return json.load(answer)
 
 
-def measure(kubeconfig: str, url: str, workers: int, page_size: int, runs: int
-            ) -> tuple[float, Usage, int]:
-    """Median fetch seconds, median whole-child usage, and GETs per run."""
-    fetches, usages, requests = [], [], 0
-    for _ in range(runs):
-        _get(f"{url}/_log")
-        out = Path(tempfile.mkstemp(prefix="k8sdoctor-concurrency-")[1])
-        try:
-            with out.open("wb") as sink:
-                usages.append(run_child([PYTHON, __file__, "--child", kubeconfig,
-                                         "--workers", str(workers), "--page-size",
-                                         str(page_size)], stdout=sink.fileno()))
-            fetches.append(json.loads(out.read_text())["fetch"])
-        finally:
-            out.unlink()
-        requests = len(_get(f"{url}/_log"))  # type: ignore[arg-type]
-    usage = Usage(statistics.median(u.wall for u in usages),
-                  statistics.median(u.cpu for u in usages),
-                  statistics.median(u.rss for u in usages))
-    return statistics.median(fetches), usage, requests
+def measure_once(kubeconfig: str, url: str, workers: int, page_size: int
+                 ) -> tuple[float, Usage, int]:
+    """Fetch seconds, whole-child usage, and GETs of one run."""
+    _get(f"{url}/_log")
+    out = Path(tempfile.mkstemp(prefix="k8sdoctor-concurrency-")[1])
+    try:
+        with out.open("wb") as sink:
+            usage = run_child([PYTHON, __file__, "--child", kubeconfig, "--workers",
+                               str(workers), "--page-size", str(page_size)], stdout=sink.fileno())
+        fetch = json.loads(out.read_text())["fetch"]
+    finally:
+        out.unlink()
+    return fetch, usage, len(_get(f"{url}/_log"))  # type: ignore[arg-type]
 
 
 def main() -> int:
@@ -117,13 +112,24 @@ def main() -> int:
             print("-" * len(head), flush=True)
             for latency in latencies:
                 _get(f"{info['url']}/_latency?ms={latency}")
-                for page_size in page_sizes:
-                    for count in workers:
-                        fetch, usage, requests = measure(info["kubeconfig"], info["url"], count,
-                                                         page_size, args.runs)
-                        print(f"{latency:>10.0f} {count:>7} {page_size:>5} {requests:>5} | "
-                              f"{fetch:>7.2f} {usage.cpu:>6.2f} {usage.rss:>7.0f} | "
-                              f"{os.getloadavg()[0]:.2f}", flush=True)
+                settings = [(page_size, count) for page_size in page_sizes for count in workers]
+                for page_size in page_sizes:  # encoded on first use: not in the figures
+                    measure_once(info["kubeconfig"], info["url"], workers[-1], page_size)
+                runs: dict[tuple[int, int], list[tuple[float, Usage, int]]] = {}
+                loads = []
+                for _ in range(args.runs):
+                    for page_size, count in settings:
+                        runs.setdefault((page_size, count), []).append(
+                            measure_once(info["kubeconfig"], info["url"], count, page_size))
+                    loads.append(os.getloadavg()[0])
+                for page_size, count in settings:
+                    done = runs[(page_size, count)]
+                    fetch = statistics.median(f for f, _, _ in done)
+                    cpu = statistics.median(u.cpu for _, u, _ in done)
+                    rss = statistics.median(u.rss for _, u, _ in done)
+                    print(f"{latency:>10.0f} {count:>7} {page_size:>5} {done[0][2]:>5} | "
+                          f"{fetch:>7.2f} {cpu:>6.2f} {rss:>7.0f} | "
+                          f"{statistics.median(loads):.2f}", flush=True)
         finally:
             server.terminate()
             server.wait()

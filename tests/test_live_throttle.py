@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.cluster.throttle import RetryPolicy, parse_retry_after, retry_wait
@@ -208,3 +209,28 @@ def test_retry_after_dates_in_the_past_mean_now() -> None:
 ])
 def test_which_answers_are_retried(status: int, header: str | None, wait: float | None) -> None:
     assert retry_wait(RetryPolicy(), status, header) == wait
+
+
+# -- how many Lists at once ---------------------------------------------------------------------
+
+
+def test_fetch_concurrency_bounds_the_lists_in_flight(
+        cluster: FakeApiServer, kubeconfig: Path, run_cli: RunCli) -> None:
+    for kind in ("Pod", "Service", "Deployment", "ReplicaSet", "Event"):
+        cluster.inject(KNOWN_KINDS[kind].list_path(), None, delay=0.3)  # slow enough to overlap
+    findings = []
+    for concurrency in ("1", "3"):
+        cluster.most_at_once = 0
+        result = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "-o", "json",
+                          "--fetch-concurrency", concurrency])
+        assert result.code == 0, result.stderr
+        assert cluster.most_at_once == int(concurrency)
+        findings.append(json.loads(result.stdout)["findings"])
+    assert findings[0] == findings[1] != []
+
+
+def test_fetch_concurrency_must_be_a_positive_count(kubeconfig: Path, run_cli: RunCli) -> None:
+    result = run_cli(["analyze", "--kubeconfig", str(kubeconfig), "--fetch-concurrency", "0"])
+    assert result.code == 2
+    assert "--fetch-concurrency" in result.stderr
+

@@ -108,6 +108,9 @@ class FakeApiServer:
         self.date: datetime | None = None
         """The time the ``Date`` header of every answer gives; None for the real time."""
         self.requests: list[RecordedRequest] = []
+        self.most_at_once = 0
+        """The most requests the server was answering at the same moment."""
+        self._at_once = 0
         self._objects: dict[str, list[dict[str, Any]]] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
         self._faults: dict[str, list[Fault]] = {}
@@ -361,7 +364,14 @@ class FakeApiServer:
         url = urlsplit(handler.path)
         query = parse_qs(url.query, keep_blank_values=True)
         accept = handler.headers.get("Accept", "")
-        status, content_type, body = self._answer(handler, url.path, query, accept)
+        with self._lock:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            status, content_type, body = self._answer(handler, url.path, query, accept)
+        finally:
+            with self._lock:
+                self._at_once -= 1
         with self._lock:
             self.requests.append(RecordedRequest(
                 handler.command, url.path, query, accept, status,
