@@ -231,7 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pods", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--page-size", type=int, default=500,
+    parser.add_argument("--page-size", type=int, default=1000,
                         help="the page size to encode before serving (others on first use)")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="milliseconds every API request waits before its answer, as a "

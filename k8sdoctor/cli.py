@@ -115,7 +115,7 @@ def _stderr(message: str) -> None:
 
 
 def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
-                 fetch_timeout: str = "5m", fetch_concurrency: int = 8) -> ClusterSource:
+                 fetch_timeout: str = "5m", fetch_concurrency: int = 4) -> ClusterSource:
     from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
@@ -158,7 +158,7 @@ def analyze(
     selector: SelectorOpt = None,
     request_timeout: RequestTimeoutOpt = "30s",
     fetch_timeout: FetchTimeoutOpt = "5m",
-    fetch_concurrency: FetchConcurrencyOpt = 8,
+    fetch_concurrency: FetchConcurrencyOpt = 4,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -333,7 +333,7 @@ def snapshot(
     ] = False,
     request_timeout: RequestTimeoutOpt = "30s",
     fetch_timeout: FetchTimeoutOpt = "5m",
-    fetch_concurrency: FetchConcurrencyOpt = 8,
+    fetch_concurrency: FetchConcurrencyOpt = 4,
 ) -> None:
     """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
     as keys and sizes unless --include-configmap-data."""
