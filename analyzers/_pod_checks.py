@@ -8,8 +8,10 @@ the pod analyzer; it declares no analyzer of its own.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from k8sdoctor.analysis import ClusterState, Finding, ObjectRef, Severity
@@ -25,7 +27,6 @@ from ._containers import (
     CANNOT_START_REASONS,
     IMAGE_PULL_REASONS,
     config_error_fix,
-    container_events,
     describe_termination,
     event_message,
     exit_code_fixes,
@@ -84,6 +85,16 @@ class PodContext:
     def status(self) -> Mapping[str, Any]:
         return self.obj.get("status") or {}
 
+    @cached_property
+    def events_by_field_path(self) -> dict[str | None, list[Mapping[str, Any]]]:
+        """The pod's events by the part of it they are about (``spec.containers{app}``), oldest
+        first: one pass, rather than one per container."""
+        grouped: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+        for event in self.events:
+            grouped[(event.get("involvedObject") or event.get("regarding") or {})
+                    .get("fieldPath")].append(event)
+        return grouped
+
     @property
     def ns(self) -> str:
         return ns_flag(self.namespace)
@@ -129,9 +140,10 @@ class _Container:
         kind = "Init container" if self.init else "Container"
         return f"{kind} {self.name} of pod {self.pod.name}"
 
-    @property
+    @cached_property
     def events(self) -> list[Mapping[str, Any]]:
-        return container_events(self.pod.events, field_path_of(self.name, self.init))
+        """The pod's events about this container, oldest first (``container_events``)."""
+        return list(self.pod.events_by_field_path.get(field_path_of(self.name, self.init), ()))
 
     def logs(self, previous: bool = True) -> str:
         return (f"kubectl logs {self.pod.name} -c {self.name}{self.pod.ns}"
@@ -166,7 +178,10 @@ def _check_container(c: _Container, restarting: bool, thresholds: Thresholds
     state = c.status.get("state") or {}
     waiting, terminated = state.get("waiting") or {}, state.get("terminated")
     reason = waiting.get("reason")
-    recent_events = recent(c.pod.state, c.events, thresholds.probe_event_seconds)
+    # only these two reasons are looked at, so only their events' ages are worked out
+    recent_events = recent(c.pod.state, [e for e in c.events
+                                         if e.get("reason") in ("Killing", "Unhealthy")],
+                           thresholds.probe_event_seconds)
     probe_kills = [e for e in recent_events
                    if e.get("reason") == "Killing" and "failed" in event_message(e)
                    and "probe" in event_message(e)]

@@ -119,9 +119,13 @@ _GRACEFUL_FAILURES = {"Evicted", "Shutdown", "Terminated", "NodeShutdown"}
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
+    down_nodes: dict[str | None, DownNode | None] = {}  # a node hosts a hundred pods
     for pod in state.objects("Pod"):
         finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-        node = None if finished else down_node(state, (pod.get("spec") or {}).get("nodeName"))
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if node_name not in down_nodes:
+            down_nodes[node_name] = down_node(state, node_name)
+        node = None if finished else down_nodes[node_name]
         if node is not None:
             yield _on_down_node(PodContext.of(state, pod), node)
         elif pod["metadata"].get("deletionTimestamp"):

@@ -1,5 +1,5 @@
 """Allows ``python -m k8sdoctor``."""
 
-from k8sdoctor.cli import main
+from k8sdoctor.cli import console_main
 
-main()
+console_main()

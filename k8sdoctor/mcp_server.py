@@ -145,9 +145,10 @@ def run_analysis(settings: McpSettings, *, namespace: str | None, selector: str 
     """One analysis, as the CLI runs it; anonymized when the settings say so."""
     from contextlib import ExitStack
 
+    from k8sdoctor.cluster.demo import demo_source
     from k8sdoctor.cluster.source import ClusterSource
     from k8sdoctor.cluster.state import Scope
-    from k8sdoctor.run import analyze_with_state, demo_source
+    from k8sdoctor.run import analyze_with_state
 
     if snapshot and demo:
         raise BadInputError("snapshot and demo exclude each other")

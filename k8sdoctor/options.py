@@ -5,6 +5,9 @@ follow kubectl's and the wider command-line world's habits: wrap to the terminal
 writing to one (a CI log or a pipe gets whole lines, so names and ``kubectl`` commands can be
 copied), ``COLUMNS`` sets the width anyway, ``NO_COLOR`` turns colour off and ``FORCE_COLOR``
 turns it on when stdout is not a terminal.
+
+The command line's option types (``FailOn``, ``MinSeverity``) live here and this module imports
+nothing heavy at load time, so ``k8sdoctor --help`` never loads the analysis code.
 """
 
 from __future__ import annotations
@@ -14,17 +17,37 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from k8sdoctor.analysis.finding import Severity
-from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError
-from k8sdoctor.report import RenderOptions
+
+if TYPE_CHECKING:
+    from k8sdoctor.analysis.finding import Severity
+    from k8sdoctor.cluster.state import Scope
+    from k8sdoctor.report import RenderOptions
 
 MIN_WIDTH = 40
 """Narrower than this, wrapped text is unreadable: ``COLUMNS`` below it counts as this."""
 
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 """A DNS-1123 label: what a namespace name may be."""
+
+
+class FailOn(str, Enum):
+    """``--fail-on``: the least severe finding that fails the run."""
+
+    NEVER = "never"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def severity(self) -> Severity | None:
+        """The lowest severity that fails the run; None for ``never``."""
+        from k8sdoctor.analysis.finding import Severity
+
+        return None if self is FailOn.NEVER else Severity(self.value)
 
 
 class MinSeverity(str, Enum):
@@ -37,6 +60,8 @@ class MinSeverity(str, Enum):
 
     @property
     def severity(self) -> Severity:
+        from k8sdoctor.analysis.finding import Severity
+
         return Severity(self.value)
 
 
@@ -57,6 +82,8 @@ def parse_namespaces(values: Iterable[str] | None) -> tuple[str, ...]:
 
 def scope_from_flags(namespaces: Iterable[str] | None, all_namespaces: bool,
                      selector: str | None) -> Scope:
+    from k8sdoctor.cluster.state import Scope
+
     parsed = parse_namespaces(namespaces)
     if parsed and all_namespaces:
         raise BadInputError("--namespace and --all-namespaces exclude each other")
@@ -78,6 +105,8 @@ def stdout_render_options(
     at all elsewhere. Colour: on a terminal unless ``NO_COLOR`` is set or ``TERM=dumb``; off
     elsewhere unless ``FORCE_COLOR`` is set (to anything but ``0``). ``NO_COLOR`` wins.
     """
+    from k8sdoctor.report import RenderOptions
+
     env = os.environ if environ is None else environ
     force = env.get("FORCE_COLOR", "") not in ("", "0")
     color = not env.get("NO_COLOR") and (force or (is_terminal and env.get("TERM") != "dumb"))

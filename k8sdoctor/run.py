@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
-from enum import Enum
 from fnmatch import fnmatchcase
-from importlib import resources
 
 from k8sdoctor.analysis import coverage, engine
 from k8sdoctor.analysis.causes import root_causes
-from k8sdoctor.analysis.finding import RunError, Severity
+from k8sdoctor.analysis.finding import RunError
 from k8sdoctor.analysis.registry import Analyzer, discover
 from k8sdoctor.analysis.score import health_score
 from k8sdoctor.cluster import crash_logs, manifests
-from k8sdoctor.cluster.snapshot import SnapshotSource
 from k8sdoctor.cluster.source import ClusterSource, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, Scope
 from k8sdoctor.exitcodes import ExitCode
+from k8sdoctor.options import FailOn
 from k8sdoctor.report.model import Report
-
-DEMO_SNAPSHOT = "demo.yaml"
-
-
-class FailOn(str, Enum):
-    NEVER = "never"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-    CRITICAL = "critical"
-
-    @property
-    def severity(self) -> Severity | None:
-        """The lowest severity that fails the run; None for ``never``."""
-        return None if self is FailOn.NEVER else Severity(self.value)
 
 
 def exit_code_for(report: Report, fail_on: FailOn, strict: bool) -> ExitCode:
@@ -48,14 +30,6 @@ def exit_code_for(report: Report, fail_on: FailOn, strict: bool) -> ExitCode:
                                      if f.gates):
         return ExitCode.FINDINGS
     return ExitCode.OK
-
-
-def demo_source(stack: ExitStack) -> SnapshotSource:
-    """The bundled broken demo cluster, as a snapshot source valid while ``stack`` is open."""
-    bundled = resources.files("k8sdoctor.data").joinpath(DEMO_SNAPSHOT)
-    return SnapshotSource(
-        str(stack.enter_context(resources.as_file(bundled))), label="demo cluster"
-    )
 
 
 def load_state(

@@ -65,6 +65,20 @@ def plain_output_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def shared_test_cache(monkeypatch: pytest.MonkeyPatch,
+                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test writes the user's cache (the demo keeps its parsed copy there): one cache
+    directory for the whole session, unless a test sets its own (``private_settings``)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache(tmp_path_factory)))
+
+
+def _session_cache(factory: pytest.TempPathFactory) -> Path:
+    cache = factory.getbasetemp() / "xdg-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
 @pytest.fixture
 def private_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Cache and config under ``tmp_path`` (the XDG homes); no config file and no LLM backend

@@ -17,10 +17,11 @@ import pytest
 
 from k8sdoctor.analysis.finding import Finding, Severity
 from k8sdoctor.analysis.registry import discover
+from k8sdoctor.cluster.demo import demo_source
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.report import report_schema
 from k8sdoctor.report.model import Report
-from k8sdoctor.run import analyze, demo_source
+from k8sdoctor.run import analyze
 from tests.conftest import RunCli
 from tests.fixtures.clustergen.output import DEMO_PATH, rendered
 from tests.helpers import DEMO, Expect, consistency_problems, describe, load_snapshot

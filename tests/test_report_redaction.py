@@ -88,6 +88,31 @@ def test_redaction_covers_every_text_of_a_report_and_nothing_else() -> None:
     assert report.findings[0].message == LEAKY  # the report itself is not changed
 
 
+def test_a_large_report_is_redacted_in_one_scan_of_its_texts() -> None:
+    from dataclasses import replace
+
+    from k8sdoctor.explain.redact import SCAN_FROM
+
+    def pod(index: int, message: str) -> Finding:
+        return Finding(severity=Severity.ERROR, kind="Pod", api_version="v1", namespace="shop",
+                       name=f"web-{index}", reason="CrashLoopBackOff", message=message,
+                       evidence=(f"web-{index}/app restarted {index} times",),
+                       remediation=(f"kubectl logs web-{index} -n shop --previous",),
+                       analyzer="pod")
+
+    findings = [pod(i, f"Container app of pod web-{i} keeps crashing") for i in range(SCAN_FROM)]
+    findings[7] = replace(findings[7], message=LEAKY)
+    report = Report(findings=findings, errors=[], source="ctx", analyzers=["pod"])
+    clean: Any = redacted(report)
+    assert PASSWORD not in clean.findings[7].message
+    assert clean.findings[7].message == ("connect to ledger db failed "
+                                         "(password=[REDACTED:secret], token=[REDACTED:secret])")
+    assert all(new is old for new, old in zip(clean.findings, findings, strict=True)
+               if new.name != "web-7")  # the clean findings are shared, not copied
+    without = replace(report, findings=findings[:7] + findings[8:])
+    assert redacted(without) is without  # nothing to redact: nothing is rebuilt
+
+
 def test_render_options_redact_by_default() -> None:
     assert RenderOptions().redact is True
     report = Report(findings=[], errors=[RunError("fetch", "Pod", LEAKY)], source="ctx",

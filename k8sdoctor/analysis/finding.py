@@ -181,8 +181,11 @@ class Finding:
         """Stable across re-created pods, restarts, timestamps and ordering: the fault's
         analyzer and reason on the object that stays (a pod's, ReplicaSet's or Job's owning
         workload; the object itself otherwise). Baselines match on it."""
-        anchor = self.stable_object
-        key = "\x1f".join((self.analyzer, anchor.kind, anchor.namespace or "", anchor.name,
+        # stable_object's kind and name, without building it: a report fingerprints every finding
+        anchor: Finding | ObjectRef = self
+        if self.parent is not None and self.kind in GENERATED_NAME_KINDS:
+            anchor = self.parent
+        key = "\x1f".join((self.analyzer, anchor.kind, self.namespace or "", anchor.name,
                            self.reason))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -24,7 +25,7 @@ class ResourceKind:
     """Whether ``-l`` applies to its List. Objects that others point at (ConfigMaps, Secrets,
     EndpointSlices, ...) are listed whole, or a selector would make false "missing" findings."""
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 

@@ -43,8 +43,8 @@ from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
-from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, Tries
-from k8sdoctor.cluster.validate import Rejected, admit
+from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, Tries, retry_after_of
+from k8sdoctor.cluster.validate import Rejected, admissible, admit
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
 JSON = "application/json"
@@ -82,14 +82,11 @@ class LiveSource:
         self.kubeconfig = kubeconfig
         self.context = context
         self.max_workers = max(1, max_workers)
-        """Kinds listed at once (``--fetch-concurrency``). Four are as fast as eight or sixteen
-        against a near or a distant server (``benchmarks/concurrency.py``; parsing holds the GIL,
-        so more cores would not change that) and hold half the API server's seats eight would."""
+        """Kinds listed at once (``--fetch-concurrency``): four are as fast as more, near or far,
+        and hold half the API server's seats eight would (``benchmarks/RESULTS.md``)."""
         self.page_size = max(1, page_size)
-        """Objects per page: 1000 takes a fifth to a third off reading 10,000 pods from a server
-        50 ms away (half the round trips, which a kind makes one after another) for 0-3 MiB
-        more, is no slower on loopback, and costs the API server no more seats per request than
-        kubectl's 500 (a List's seats are capped at 10)."""
+        """Objects per page: 1000 halves a kind's chain of round trips (a fifth to a third off
+        at 50 ms), at no more seats per request than kubectl's 500 (``benchmarks/RESULTS.md``)."""
         self.request_timeout = request_timeout or None
         """Seconds one request may wait for its answer (``--request-timeout``); None: no limit."""
         self.fetch_timeout = fetch_timeout or None
@@ -374,13 +371,7 @@ class LiveSource:
                 # unpaginated list.
                 relisted, seen = True, set()
                 page, items, dropped = self._page(path, base, accept), [], []
-            for item in page.get("items") or ():
-                obj = _as_object(kind, item)
-                rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
-                if rejected is None:
-                    items.append(obj)
-                else:
-                    dropped.append(rejected)
+            _take_items(kind, page.get("items") or (), path, items, dropped)
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:
@@ -444,7 +435,7 @@ class LiveSource:
                 )
                 response = client.call_api(method, url, header_params, _request_timeout=timeout)
                 self._server_date = server_time.date_of(response) or self._server_date
-                return response.status, response.read() or b"", _retry_after(response)
+                return response.status, response.read() or b"", retry_after_of(response)
             # Clients before 36 (python-legacy generator): raw response, errors raised.
             response = client.call_api(
                 path, "GET", query_params=list(query), header_params=headers,
@@ -452,12 +443,12 @@ class LiveSource:
                 _return_http_data_only=True, _request_timeout=timeout,
             )
             self._server_date = server_time.date_of(response) or self._server_date
-            return response.status, response.data or b"", _retry_after(response)
+            return response.status, response.data or b"", retry_after_of(response)
         except ApiException as err:
             if err.status:
                 body = err.body or b""
                 return (err.status, body.encode() if isinstance(body, str) else body,
-                        _retry_after(err))
+                        retry_after_of(err))
             # The client turns a TLS failure into a status-less ApiException.
             raise self._unreachable(f"TLS failed: {one_line(err.reason)}", TLS_HINT) from None
         except urllib3.exceptions.HTTPError as err:
@@ -510,14 +501,25 @@ class LiveSource:
         )
 
 
-def _retry_after(response: Any) -> str | None:
-    """The ``Retry-After`` header of a response or an ``ApiException``, if any."""
-    headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    return value if isinstance(value, str) else None
+def _take_items(kind: ResourceKind, page_items: Any, path: str, items: list[K8sObject],
+                dropped: list[Rejected]) -> None:
+    """Each item of a page, made a whole object (``_as_object``), into ``items`` when it has the
+    shape analyzers expect, else into ``dropped``."""
+    api_version, kind_name, metadata_only = kind.api_version, kind.kind, kind.metadata_only
+    for item in page_items:
+        obj = _as_object(kind, item, api_version, kind_name, metadata_only)
+        if admissible(obj):
+            items.append(obj)
+            continue
+        rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
+        if rejected is None:
+            items.append(obj)
+        else:
+            dropped.append(rejected)
 
 
-def _as_object(kind: ResourceKind, item: Any) -> Any:
+def _as_object(kind: ResourceKind, item: Any, api_version: str, kind_name: str,
+               metadata_only: bool) -> Any:
     """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
     ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
     shape is returned as it is, for ``admit`` to name what is wrong with it.
@@ -525,12 +527,13 @@ def _as_object(kind: ResourceKind, item: Any) -> Any:
     The items come fresh from the parser and nothing else holds them, so they are completed in
     place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
     writes them first again)."""
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         return item
     metadata = item.get("metadata")
-    if isinstance(metadata, dict):
+    if type(metadata) is dict:
         metadata.pop("managedFields", None)
-        if kind.metadata_only:
+        if metadata_only:
             return metadata_view(kind, metadata)
-    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
+    item["apiVersion"] = api_version
+    item["kind"] = kind_name
     return item

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import sys
 from collections import defaultdict
@@ -18,8 +19,6 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from k8sdoctor.cluster import manifests, server_time
 from k8sdoctor.cluster.fetch_problems import one_line
@@ -188,6 +187,12 @@ def _own_annotations(document: Mapping[str, Any]) -> Mapping[str, str]:
     return {k: v for k, v in annotations.items() if isinstance(v, str)}
 
 
+def read_documents(path: str) -> list[tuple[str, Any]]:
+    """The documents of the snapshot at ``path`` (a file, a directory, or - for stdin), each
+    with where it came from: what ``load_documents`` takes."""
+    return list(_read_documents(path))
+
+
 def _read_documents(path: str) -> Iterator[tuple[str, Any]]:
     if path == "-":
         text = sys.stdin.read(MAX_SNAPSHOT_BYTES + 1)
@@ -243,8 +248,10 @@ def _parse_text(text: str, where: str) -> Iterator[tuple[str, Any]]:
             json_reach = (err.lineno, err.colno)
         except RecursionError:
             raise BadInputError(f"snapshot {where}: {_TOO_DEEP}") from None
+    import yaml
+
     try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
+        documents = list(yaml.load_all(text, Loader=_loader()))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         if json_error is not None and (mark is None or json_reach >= (mark.line + 1,
@@ -438,11 +445,17 @@ def _kubectl_order(obj: K8sObject) -> K8sObject:
     return {**head, **obj}
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader that keeps timestamps as strings, as the API's JSON has them."""
+@functools.cache
+def _loader() -> type:
+    """SafeLoader (libyaml's when there is one) that keeps timestamps as strings, as the API's
+    JSON has them. Made on first use: a JSON snapshot or the demo's parsed copy needs no YAML."""
+    import yaml
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader

@@ -77,6 +77,9 @@ def ref_of(obj: Mapping[str, Any]) -> ObjectRef:
     return ObjectRef(obj.get("kind", ""), meta.get("name", ""), meta.get("namespace"))
 
 
+_UNKNOWN = object()
+
+
 def _key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
     return (kind, namespace or "", name)
 
@@ -102,6 +105,10 @@ class ClusterState:
         self.scope = scope or Scope()
         self.source = source
         self._partly_read = frozenset(partly_read)
+        self._workloads: dict[int, tuple[Mapping[str, Any], ObjectRef | None]] = {}
+        """``workload_of`` answers by ``id`` of the object, kept with the object so the id
+        cannot be reused: several analyzers ask it of every pod."""
+        self._ages: dict[str, float | None] = {}
 
     def without(self, dropped: Iterable[K8sObject]) -> ClusterState:
         """The same state less ``dropped`` (objects of it), whose absence then proves nothing."""
@@ -156,8 +163,14 @@ class ClusterState:
 
     def age_of(self, timestamp: str | None) -> float | None:
         """Seconds from ``timestamp`` to ``now``; None if absent or unparsable."""
-        moment = parse_time(timestamp)
-        return None if moment is None else (self.now - moment).total_seconds()
+        if not timestamp:
+            return None
+        age = self._ages.get(timestamp, _UNKNOWN)
+        if age is _UNKNOWN:
+            moment = parse_time(timestamp)
+            age = self._ages[timestamp] = (
+                None if moment is None else (self.now - moment).total_seconds())
+        return age  # type: ignore[return-value]
 
     # -- ownership ------------------------------------------------------------------------------
 
@@ -176,6 +189,9 @@ class ClusterState:
         When an owner is not in the state its ownerReference still names it. None for an object
         nothing controls.
         """
+        known = self._workloads.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[1]
         namespace = (obj.get("metadata") or {}).get("namespace")
         ref = controller_ref(obj)
         top: ObjectRef | None = None
@@ -187,6 +203,7 @@ class ClusterState:
             if owner is None:
                 break
             ref = controller_ref(owner)
+        self._workloads[id(obj)] = (obj, top)
         return top
 
     # -- pods, services, events -----------------------------------------------------------------

@@ -56,6 +56,13 @@ def retry_wait(
     return min(max(wait, 0.0), policy.longest_wait)
 
 
+def retry_after_of(response: object) -> str | None:
+    """The ``Retry-After`` header of a response or an ``ApiException``, if any."""
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    return value if isinstance(value, str) else None
+
+
 def parse_retry_after(value: str | None, server_now: datetime | None = None) -> float | None:
     """``Retry-After`` in seconds: a whole number of seconds, or an HTTP date less the server's
     (or this machine's) time; None when missing or not either form."""

@@ -7,7 +7,9 @@ lose the findings of every other object. So each object is checked once, where i
 state, against the types of the fields analyzers read (``SHAPES``, built from the Kubernetes API's
 own types); an object that fails is dropped and named with the field at fault, and the others are
 analyzed normally. Fields no analyzer reads are not checked, and an explicit ``null`` in a checked
-field is removed, as the API treats it as unset.
+field is removed, as the API treats it as unset. The check that runs on every object is the shape
+compiled to Python (``shape_code``); the walk below runs only on an object that fails it, to name
+the field at fault.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from k8sdoctor.cluster.shape_code import fits
 from k8sdoctor.cluster.shapes import (
     INT_OR_STR,
     METADATA,
@@ -39,9 +42,22 @@ class ShapeError(ValueError):
         self.problem = problem
 
 
+def admissible(obj: Any) -> bool:
+    """Whether ``obj`` has a kind, a named metadata mapping and the types ``SHAPES`` gives for
+    its kind: the quick test every object takes. Explicit nulls in checked fields are removed in
+    place."""
+    if type(obj) is not dict:
+        return False
+    kind, metadata = obj.get("kind"), obj.get("metadata")
+    return (type(kind) is str and type(metadata) is dict and type(metadata.get("name")) is str
+            and bool(kind) and bool(metadata["name"]) and fits(obj, kind))
+
+
 def check_object(obj: Any) -> None:
-    """Raise ``ShapeError`` unless ``obj`` has a kind, a named metadata mapping and the types
-    ``SHAPES`` gives for its kind. Explicit nulls in checked fields are removed in place."""
+    """Raise ``ShapeError`` unless ``obj`` is ``admissible``, naming the field at fault.
+    Explicit nulls in checked fields are removed in place."""
+    if admissible(obj):
+        return
     if type(obj) is not dict:
         raise ShapeError("the item", _expected(obj, "a mapping"))
     kind = obj.get("kind")
@@ -53,7 +69,13 @@ def check_object(obj: Any) -> None:
     name = metadata.get("name")
     if type(name) is not str or not name:
         raise ShapeError("metadata.name", _expected(name, "a non-empty string"))
-    _check_fields(metadata, METADATA, "metadata")
+    walk_shape(obj, kind)
+
+
+def walk_shape(obj: dict[str, Any], kind: str) -> None:
+    """``check_object``'s reference walk of the shape (for an object with a named metadata
+    mapping): raise ``ShapeError`` naming the first field at fault; remove explicit nulls."""
+    _check_fields(obj["metadata"], METADATA, "metadata")
     shape = SHAPES.get(kind)
     if shape:
         _check_fields(obj, shape, "")

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from k8sdoctor import __version__
@@ -65,6 +64,8 @@ class EvalResult:
 
 def eval_schema() -> dict[str, Any]:
     """The JSON Schema of ``-o json``."""
+    from importlib import resources  # not at load time: the CLI imports this module for --help
+
     text = resources.files("k8sdoctor.eval").joinpath("schema.json").read_text("utf-8")
     return json.loads(text)
 

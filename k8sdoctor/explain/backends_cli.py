@@ -8,24 +8,19 @@ details; OpenAI's model lookup) and exits 0 when it is usable and 1 when it is n
 problem is not a cluster problem, so it never exits 3; a malformed config file exits 2.
 """
 
-from __future__ import annotations
+# Annotations stay evaluated (no ``from __future__ import annotations``): typer reads the
+# commands' signatures on every start, and would have to compile string annotations.
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from k8sdoctor.explain.backend import BackendError
-from k8sdoctor.explain.backends import (
-    DEFAULT_BACKEND,
-    BackendSettings,
-    BackendType,
-    discover_backend_types,
-    resolve_backend,
-    resolve_settings,
-)
 from k8sdoctor.explain.cli import ConfigOpt
-from k8sdoctor.explain.config import BackendConfig, Config, default_config_path, load_config
+
+if TYPE_CHECKING:
+    from k8sdoctor.explain.backends import BackendSettings, BackendType
+    from k8sdoctor.explain.config import BackendConfig, Config
 
 backends_app = typer.Typer(
     name="backends",
@@ -38,22 +33,26 @@ backends_app = typer.Typer(
 )
 
 
-def _load(config_path: str | None) -> Config:
+def _load(config_path: str | None) -> "Config":
+    from k8sdoctor.explain.config import load_config
+
     config = load_config(config_path)
     for warning in config.warnings:
         print(f"k8sdoctor: warning: {warning}", file=sys.stderr)
     return config
 
 
-def _types() -> dict[str, BackendType]:
+def _types() -> "dict[str, BackendType]":
+    from k8sdoctor.explain.backends import discover_backend_types
+
     types, errors = discover_backend_types()
     for error in errors:
         print(f"k8sdoctor: warning: plugin {error.subject}: {error.message}", file=sys.stderr)
     return types
 
 
-def _key_column(settings: BackendSettings, backend_type: BackendType,
-                named: BackendConfig | None) -> str:
+def _key_column(settings: "BackendSettings", backend_type: "BackendType",
+                named: "BackendConfig | None") -> str:
     """Where the key comes from; a missing one only when it is wanted (never the key)."""
     if settings.key_source is not None:
         source = settings.key_source
@@ -68,6 +67,9 @@ def list_backends(ctx: typer.Context, config: ConfigOpt = None) -> None:
     ctx.obj = config
     if ctx.invoked_subcommand is not None:
         return
+    from k8sdoctor.explain.backends import DEFAULT_BACKEND, resolve_settings
+    from k8sdoctor.explain.config import default_config_path
+
     loaded = _load(config)
     types = _types()
     default = loaded.default_backend or DEFAULT_BACKEND
@@ -106,6 +108,9 @@ def check(
     Exit status: 0 when it is usable; 1 when it is not (unreachable, model missing, key
     refused); 2 when the config file is malformed or the backend unknown.
     """
+    from k8sdoctor.explain.backend import BackendError
+    from k8sdoctor.explain.backends import resolve_backend, resolve_settings
+
     loaded = _load(config or ctx.obj)
     types = _types()
     settings = resolve_settings(name, model, base_url, loaded, types=types)
@@ -157,7 +162,8 @@ def add(
     from pathlib import Path
 
     from k8sdoctor.errors import BadInputError
-    from k8sdoctor.explain.config import CONFIG_ENV_VAR
+    from k8sdoctor.explain.backends import DEFAULT_BACKEND, resolve_settings
+    from k8sdoctor.explain.config import CONFIG_ENV_VAR, default_config_path
     from k8sdoctor.explain.config_write import NewBackend, add_backend
 
     types = _types()

@@ -5,7 +5,8 @@ checks them together (an explain option without ``--explain`` is a usage error r
 silently ignored). Only typer is imported at module level, so ``--help`` stays fast.
 """
 
-from __future__ import annotations
+# Annotations stay evaluated (no ``from __future__ import annotations``): typer reads the
+# commands' signatures on every start, and would have to compile string annotations.
 
 import sys
 from datetime import datetime, timezone
@@ -72,7 +73,7 @@ def explain_flags(
     *, explain: bool, show_prompt: bool, backend: str | None, model: str | None,
     base_url: str | None, prompts: Path | None, language: str | None, with_logs: bool,
     anonymize: bool | None, no_cache: bool, config: str | None,
-) -> ExplainFlags | None:
+) -> "ExplainFlags | None":
     """The explain flags, or None when neither ``--explain`` nor ``--show-prompt`` was given."""
     given = {
         "--backend": backend, "--model": model, "--base-url": base_url, "--prompts": prompts,
@@ -112,7 +113,7 @@ def clear(config: ConfigOpt = None) -> None:
           f"from {cache.entries}", file=sys.stderr)
 
 
-def _cache(config: str | None) -> ExplanationCache:
+def _cache(config: str | None) -> "ExplanationCache":
     from k8sdoctor.explain.config import load_config
     from k8sdoctor.explain.session import cache_for
 

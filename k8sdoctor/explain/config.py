@@ -27,11 +27,12 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
-
-import yaml
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from k8sdoctor.errors import BadInputError
+
+if TYPE_CHECKING:  # imported when a file is read: most runs have no config file
+    import yaml
 
 CONFIG_ENV_VAR = "K8SDOCTOR_CONFIG"
 """Names a config file to read instead of the one in the XDG config directory."""
@@ -321,6 +322,8 @@ class _Document:
     names ``FILE:LINE:COLUMN``."""
 
     def __init__(self, text: str, source: str) -> None:
+        import yaml
+
         self.source = source
         loader = yaml.SafeLoader(text)
         try:
@@ -341,6 +344,8 @@ class _Document:
             self._record(node, ())
 
     def _record(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        import yaml
+
         self._marks[path] = node.start_mark
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:

@@ -12,4 +12,5 @@ from k8sdoctor.report.model import Report
 
 
 def render(report: Report) -> str:
-    return orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(report.to_dict(),
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()

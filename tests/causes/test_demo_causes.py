@@ -9,9 +9,10 @@ from contextlib import ExitStack
 
 import jsonschema
 
+from k8sdoctor.cluster.demo import demo_source
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.report import OutputFormat, render, report_schema
-from k8sdoctor.run import analyze, demo_source
+from k8sdoctor.run import analyze
 
 
 def demo_report() -> dict:
