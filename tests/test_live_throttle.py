@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from k8sdoctor.cluster.fetch_problems import HttpError, fetch_problem
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
 from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.state import Scope
-from k8sdoctor.cluster.throttle import RetryPolicy, parse_retry_after, retry_wait
+from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, parse_retry_after, retry_wait
 from k8sdoctor.errors import ClusterUnreachableError
 from tests.conftest import LIVE_CLUSTER, RunCli
 from tests.fakeapi import FakeApiServer
@@ -217,7 +218,7 @@ def test_which_answers_are_retried(status: int, header: str | None, wait: float 
 def test_fetch_concurrency_bounds_the_lists_in_flight(
         cluster: FakeApiServer, kubeconfig: Path, run_cli: RunCli) -> None:
     for kind in ("Pod", "Service", "Deployment", "ReplicaSet", "Event"):
-        cluster.inject(KNOWN_KINDS[kind].list_path(), None, delay=0.3)  # slow enough to overlap
+        cluster.inject(KNOWN_KINDS[kind].list_path(), None, delay=0.5)  # slow enough to overlap
     findings = []
     for concurrency in ("1", "3"):
         cluster.most_at_once = 0
@@ -234,3 +235,13 @@ def test_fetch_concurrency_must_be_a_positive_count(kubeconfig: Path, run_cli: R
     assert result.code == 2
     assert "--fetch-concurrency" in result.stderr
 
+
+
+def test_a_throttled_message_says_what_stopped_the_tries() -> None:
+    once = Throttled(HttpError(429, "", "Too many requests, please try again later."), 1, 0.0,
+                     "--request-timeout")
+    assert fetch_problem(once) == (f"{THROTTLED}1 try over 0s, and --request-timeout left no "
+                                   f"time to wait again{HINT}")
+    odd = Throttled(HttpError(599, "", "busy"), 10, 12.3)
+    assert str(odd).startswith("the API server answered 599 Server Error (busy), asking to retry "
+                               "later, to 10 tries over 12s;")
