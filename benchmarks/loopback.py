@@ -12,6 +12,12 @@ and a socket write, so what a benchmark measures is the client.
 ``GET /_log`` answers with the requests served since the last ``/_log`` (path with query, and
 Accept header) and forgets them: a benchmark replays exactly those in its floor.
 
+``--latency-ms N`` makes every API request (not ``/_log``) wait N ms before it is answered, as a
+remote API server's round trip and its own work do; each request waits in its own thread, so
+concurrent requests overlap their waits as they would against a real server. ``GET
+/_latency?ms=N`` changes it while the server runs (the pages stay encoded). The default, 0,
+answers at once.
+
 It runs in its own process, so the memory that holds the pages is never counted in a client's
 peak RSS (a child process's ``ru_maxrss`` starts from its parent's high-water mark).
 """
@@ -24,6 +30,7 @@ import contextlib
 import json
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,6 +140,8 @@ class Server(ThreadingHTTPServer):
     discovery: dict[str, bytes]
     log: list[tuple[str, str]]
     lock: threading.Lock
+    latency: float = 0.0
+    """Seconds every API request waits before its answer."""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -148,8 +157,14 @@ class Handler(BaseHTTPRequestHandler):
                 served, self.server.log = self.server.log, []
             self._send(200, json.dumps(served).encode())
             return
+        if url.path == "/_latency":
+            self.server.latency = float(parse_qs(url.query)["ms"][0]) / 1000
+            self._send(200, b"{}")
+            return
         with self.server.lock:
             self.server.log.append((self.path, accept))
+        if self.server.latency:
+            time.sleep(self.server.latency)
         if url.path in self.server.discovery:
             self._send(200, self.server.discovery[url.path])
             return
@@ -216,8 +231,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pods", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--page-size", type=int, default=500,
+    parser.add_argument("--page-size", type=int, default=1000,
                         help="the page size to encode before serving (others on first use)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="milliseconds every API request waits before its answer, as a "
+                        "remote API server's would (default 0: at once)")
     args = parser.parse_args()
     cluster = build(args.pods)
     events = startup_events(cluster)
@@ -230,6 +248,7 @@ def main() -> None:
     server = Server(("127.0.0.1", 0), Handler)
     server.pages, server.discovery = pages, _discovery()
     server.log, server.lock = [], threading.Lock()
+    server.latency = args.latency_ms / 1000
     url = f"http://127.0.0.1:{server.server_address[1]}"
     kubeconfig = write_kubeconfig(args.dir / "kubeconfig", url, user={"token": TOKEN})
     list_bytes = sum(map(len, pages._encoded.values()))

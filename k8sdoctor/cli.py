@@ -100,6 +100,12 @@ FetchTimeoutOpt = Annotated[
                  help="How long reading the whole cluster may take (5m, 90s; 0 for no limit). "
                  "What is not listed by then is reported as not checked."),
 ]
+FetchConcurrencyOpt = Annotated[
+    int,
+    typer.Option("--fetch-concurrency", metavar="N", min=1, max=64,
+                 help="How many kinds are listed at once. Fewer are gentler on a busy API "
+                 "server; more help only against a distant one."),
+]
 AnalyzerOpt = Annotated[
     list[str] | None,
     typer.Option("--analyzer", "-a", metavar="NAME",
@@ -112,11 +118,11 @@ def _stderr(message: str) -> None:
 
 
 def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
-                 fetch_timeout: str = "5m") -> "ClusterSource":
+                 fetch_timeout: str = "5m", fetch_concurrency: int = 4) -> "ClusterSource":
     from k8sdoctor.cluster.durations import parse_duration
     from k8sdoctor.cluster.live import LiveSource
 
-    return LiveSource(kubeconfig=kubeconfig, context=context,
+    return LiveSource(kubeconfig=kubeconfig, context=context, max_workers=fetch_concurrency,
                       request_timeout=parse_duration(request_timeout, "--request-timeout"),
                       fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"))
 
@@ -155,6 +161,7 @@ def analyze(
     selector: SelectorOpt = None,
     request_timeout: RequestTimeoutOpt = "30s",
     fetch_timeout: FetchTimeoutOpt = "5m",
+    fetch_concurrency: FetchConcurrencyOpt = 4,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -279,7 +286,8 @@ def analyze(
             source = SnapshotSource(snapshot, covered_kinds=covered,
                                     manifests=True if manifests else None)
         else:
-            source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
+            source = _live_source(kubeconfig, context, request_timeout, fetch_timeout,
+                                  fetch_concurrency)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
             analysis = analyze_with_state(source, scope, analyzer or (),
                                           namespace_exclude or (),
@@ -332,6 +340,7 @@ def snapshot(
     ] = False,
     request_timeout: RequestTimeoutOpt = "30s",
     fetch_timeout: FetchTimeoutOpt = "5m",
+    fetch_concurrency: FetchConcurrencyOpt = 4,
 ) -> None:
     """Save the objects the analyzers need to a YAML file: Secrets as metadata only, ConfigMaps
     as keys and sizes unless --include-configmap-data."""
@@ -345,7 +354,8 @@ def snapshot(
     scope = scope_from_flags(namespace, all_namespaces, selector)
     installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
-    source = _live_source(kubeconfig, context, request_timeout, fetch_timeout)
+    source = _live_source(kubeconfig, context, request_timeout, fetch_timeout,
+                          fetch_concurrency)
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")

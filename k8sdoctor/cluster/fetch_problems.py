@@ -33,6 +33,10 @@ class HttpError(Exception):
             f"{self.status}: {self.message}"
         )
 
+    def problem(self) -> str:
+        """What went wrong, as a kind's fetch error says it."""
+        return f"the server answered {self}"
+
 
 REACH_HINT = "check that the cluster is running and the kubeconfig's server address is right"
 TLS_HINT = ("check the kubeconfig's certificate-authority and client certificate, and that the "
@@ -121,7 +125,7 @@ def http_error(status: int, body: bytes) -> HttpError:
 def fetch_problem(err: HttpError) -> str:
     if err.status == 403:
         return f"forbidden: {err.message}"
-    return f"the server answered {err}"
+    return err.problem()
 
 
 def one_line(text: object, limit: int = 300) -> str:

@@ -7,7 +7,8 @@ and discovery are read first; a kind whose group/version is not served (no Gatew
 metrics-server) is skipped without a request. Then each kind is listed once, concurrently and in
 pages, within the ``-n``/``-l`` scope. Secrets are listed as ``PartialObjectMetadata``: their values
 are never downloaded. ``managedFields`` are dropped, as ``kubectl get`` does. Only GET requests are
-ever issued.
+ever issued; one the server answers with "retry later" (a 429 from API Priority and Fairness, a
+5xx with ``Retry-After``) is asked again after the wait it names (``throttle``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
+from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, Tries, retry_after_of
 from k8sdoctor.cluster.validate import Rejected, admissible, admit
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
@@ -70,22 +72,29 @@ class LiveSource:
         kubeconfig: str | None = None,
         context: str | None = None,
         *,
-        max_workers: int = 8,
-        page_size: int = 500,
+        max_workers: int = 4,
+        page_size: int = 1000,
         request_timeout: float | None = 30.0,
         fetch_timeout: float | None = 300.0,
         clock: Callable[[], datetime] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self.max_workers = max(1, max_workers)
+        """Kinds listed at once (``--fetch-concurrency``): four are as fast as more, near or far,
+        and hold half the API server's seats eight would (``benchmarks/RESULTS.md``)."""
         self.page_size = max(1, page_size)
+        """Objects per page: 1000 halves a kind's chain of round trips (a fifth to a third off
+        at 50 ms), at no more seats per request than kubectl's 500 (``benchmarks/RESULTS.md``)."""
         self.request_timeout = request_timeout or None
         """Seconds one request may wait for its answer (``--request-timeout``); None: no limit."""
         self.fetch_timeout = fetch_timeout or None
         """Seconds the whole fetch may take (``--fetch-timeout``); None: no limit. What is not
         listed by then is reported as not checked."""
         self._deadline: float | None = None
+        self.retry = retry or RetryPolicy()
+        """How answers asking to be retried later (429, 5xx with ``Retry-After``) are waited for."""
         self.clock = clock
         """The state's "now" when given (a test fixes it); otherwise the API server's ``Date``
         header, or this machine's clock when the server sends none."""
@@ -213,8 +222,13 @@ class LiveSource:
             configuration = connection.configuration
             configuration.connection_pool_maxsize = max(self.max_workers, 4)
             # No silent read retry: a request waits --request-timeout once, as messages say.
+            # "Retry later" answers (429, 5xx with Retry-After) are waited for in _get, within
+            # the fetch's deadline: neither urllib3 (which would retry once, then fail the
+            # connection) nor the client's own loop (kubernetes 37, opt-in) may take them.
             configuration.retries = urllib3.Retry(total=1, connect=1, read=False, status=0,
-                                                  backoff_factor=0.2)
+                                                  backoff_factor=0.2,
+                                                  respect_retry_after_header=False)
+            configuration.client_go_retries = False
             if not configuration.verify_ssl:
                 # The user chose insecure-skip-tls-verify; do not warn on every request.
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -387,23 +401,31 @@ class LiveSource:
         return document
 
     def _get(self, path: str, query: Query, accept: str) -> bytes:
-        """The body of a successful GET; ``HttpError`` for an error status. A 401 or a connection
-        failure ends the run with ``ClusterUnreachableError``."""
-        status, body = self._request(path, query, accept)
-        if 200 <= status < 300:
-            return body
-        error = http_error(status, body)
-        if status == 401:
-            raise self._refused(error)
-        raise error
+        """The body of a successful GET; ``HttpError`` for an error status, ``Throttled`` when
+        the server kept answering "retry later" (the same request is asked again after each
+        wait, continue token and all). A 401 or a connection failure ends the run with
+        ``ClusterUnreachableError``."""
+        tries = Tries(self.retry, self.request_timeout, self._deadline)
+        while True:
+            status, body, retry_after = self._request(path, query, accept,
+                                                      tries.until if tries.made else None)
+            if 200 <= status < 300:
+                return body
+            error = http_error(status, body)
+            if status == 401:
+                raise self._refused(error)
+            tries.wait_or_raise(error, retry_after, self._server_date)
 
-    def _request(self, path: str, query: Query, accept: str) -> tuple[int, bytes]:
+    def _request(self, path: str, query: Query, accept: str, until: float | None = None
+                 ) -> tuple[int, bytes, str | None]:
+        """(status, body, ``Retry-After``) of one GET; a retry passes ``until``, when the
+        request's ``--request-timeout`` runs out."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         client = self._client
         headers = {"Accept": accept}
-        timeout = self._timeouts(path)
+        timeout = self._timeouts(path, until)
         started = time.monotonic()
         try:
             if hasattr(client, "param_serialize"):
@@ -413,7 +435,7 @@ class LiveSource:
                 )
                 response = client.call_api(method, url, header_params, _request_timeout=timeout)
                 self._server_date = server_time.date_of(response) or self._server_date
-                return response.status, response.read() or b""
+                return response.status, response.read() or b"", retry_after_of(response)
             # Clients before 36 (python-legacy generator): raw response, errors raised.
             response = client.call_api(
                 path, "GET", query_params=list(query), header_params=headers,
@@ -421,11 +443,12 @@ class LiveSource:
                 _return_http_data_only=True, _request_timeout=timeout,
             )
             self._server_date = server_time.date_of(response) or self._server_date
-            return response.status, response.data or b""
+            return response.status, response.data or b"", retry_after_of(response)
         except ApiException as err:
             if err.status:
                 body = err.body or b""
-                return err.status, body.encode() if isinstance(body, str) else body
+                return (err.status, body.encode() if isinstance(body, str) else body,
+                        retry_after_of(err))
             # The client turns a TLS failure into a status-less ApiException.
             raise self._unreachable(f"TLS failed: {one_line(err.reason)}", TLS_HINT) from None
         except urllib3.exceptions.HTTPError as err:
@@ -438,10 +461,10 @@ class LiveSource:
                 raise unanswered from None  # costs only this request's List
             raise self._unreachable(*connection_problem(err, waited)) from None
 
-    def _timeouts(self, path: str) -> tuple[float, float] | None:
-        """(connect, read) seconds for the next request: ``--request-timeout``, cut to what is
-        left of ``--fetch-timeout``."""
-        read = self.request_timeout
+    def _timeouts(self, path: str, until: float | None = None) -> tuple[float, float] | None:
+        """(connect, read) seconds for the next request: ``--request-timeout`` (for a retry,
+        what is left of it: ``until``), cut to what is left of ``--fetch-timeout``."""
+        read = self.request_timeout if until is None else max(0.001, until - time.monotonic())
         if self._deadline is not None:
             left = self._deadline - time.monotonic()
             if left <= 0:
@@ -465,6 +488,8 @@ class LiveSource:
         )
 
     def _refused(self, error: HttpError) -> ClusterUnreachableError:
+        if isinstance(error, Throttled):
+            return ClusterUnreachableError(f"cannot read the cluster at {self._where()}: {error}")
         if error.status == 401:
             return ClusterUnreachableError(
                 f"the Kubernetes API server at {self._where()} rejected the credentials "

@@ -3,7 +3,8 @@
 It routes paths as kube-apiserver does (discovery, Lists all-namespaces and namespaced, single
 objects, pod logs), filters by namespace and ``labelSelector``, pages with ``limit``/``continue``,
 checks a bearer token or a client certificate, and records every request. ``inject`` makes any
-path fail or stall.
+path fail or stall; ``throttle`` makes it answer as API Priority and Fairness does when the
+server is saturated (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Fault:
     cut_at: int | None = None
     """Send only this many bytes of the body, although Content-Length announces all of it, and
     close the connection: a response cut short."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """More response headers (``Retry-After``)."""
 
     def matches(self, query: Mapping[str, list[str]]) -> bool:
         return (self.times is None or self.times > 0) and all(
@@ -105,6 +108,9 @@ class FakeApiServer:
         self.date: datetime | None = None
         """The time the ``Date`` header of every answer gives; None for the real time."""
         self.requests: list[RecordedRequest] = []
+        self.most_at_once = 0
+        """The most requests the server was answering at the same moment."""
+        self._at_once = 0
         self._objects: dict[str, list[dict[str, Any]]] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
         self._faults: dict[str, list[Fault]] = {}
@@ -140,6 +146,14 @@ class FakeApiServer:
         fault = Fault(status, message, reason, **options)
         self._faults.setdefault(path, []).append(fault)
         return fault
+
+    def throttle(self, path: str, retry_after: str | None = "1", **options: Any) -> Fault:
+        """API Priority and Fairness turns GETs of ``path`` away, as kube-apiserver words it:
+        ``429``, ``Retry-After`` (None: left out) and a plain-text body (see ``Fault`` for
+        ``times`` and ``query``)."""
+        headers = {} if retry_after is None else {"Retry-After": retry_after}
+        return self.inject(path, 429, body=b"Too many requests, please try again later.\n",
+                           content_type="text/plain; charset=utf-8", headers=headers, **options)
 
     def forbid(self, kind: str, namespace: str | None = None) -> None:
         """RBAC denies listing ``kind`` (all namespaces, or in ``namespace``)."""
@@ -350,7 +364,14 @@ class FakeApiServer:
         url = urlsplit(handler.path)
         query = parse_qs(url.query, keep_blank_values=True)
         accept = handler.headers.get("Accept", "")
-        status, content_type, body = self._answer(handler, url.path, query, accept)
+        with self._lock:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            status, content_type, body = self._answer(handler, url.path, query, accept)
+        finally:
+            with self._lock:
+                self._at_once -= 1
         with self._lock:
             self.requests.append(RecordedRequest(
                 handler.command, url.path, query, accept, status,
@@ -369,6 +390,7 @@ class FakeApiServer:
         fault = self._fault_for(path, query)
         if fault is not None:
             time.sleep(fault.delay)
+            handler.extra_headers = dict(fault.headers)
             if fault.body is not None:
                 handler.cut_at = fault.cut_at
                 return fault.status or 200, fault.content_type, fault.body
@@ -417,9 +439,12 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         self.cut_at: int | None = None
+        self.extra_headers: dict[str, str] = {}
         status, content_type, body = self.server.api._handle(self)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.cut_at is None:
