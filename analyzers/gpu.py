@@ -343,13 +343,14 @@ def _bypassing_device_plugin(state: ClusterState) -> Iterator[Finding]:
         if is_terminated(pod) or _owned_by_daemon_set(pod):
             continue
         spec = pod.get("spec") or {}
-        if any(pod_request(spec, r) > 0 for r in _gpu_resources(spec)):
+        # the variable is rare and cheap to look for: the GPU requests are read only when set
+        visible = [(container, value) for _, container in all_containers(spec)
+                   if (value := next((e.get("value") for e in container.get("env") or ()
+                                      if e.get("name") == "NVIDIA_VISIBLE_DEVICES"), None))
+                   is not None and value.strip().lower() not in ("", "void", "none")]
+        if not visible or any(pod_request(spec, r) > 0 for r in _gpu_resources(spec)):
             continue
-        for _, container in all_containers(spec):
-            value = next((e.get("value") for e in container.get("env") or ()
-                          if e.get("name") == "NVIDIA_VISIBLE_DEVICES"), None)
-            if value is None or value.strip().lower() in ("", "void", "none"):
-                continue
+        for container, value in visible:
             parent = state.workload_of(pod)
             key = (pod["metadata"].get("namespace") or "",
                    str(parent) if parent else pod["metadata"]["name"], container.get("name", ""))
