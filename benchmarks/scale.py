@@ -23,6 +23,8 @@ largest sizes. Once per run it also times ``k8sdoctor --help``, the demo, and re
     python benchmarks/scale.py                      # 2k, 10k, 20k pods, 3 runs each
     python benchmarks/scale.py --huge --runs 1      # and 100k pods
     python benchmarks/scale.py --pods 2000 -a all   # one size, every analyzer
+    python3 -m venv /tmp/user && /tmp/user/bin/pip install .    # k8sdoctor as a user has it
+    python benchmarks/scale.py --python /tmp/user/bin/python
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
+"""Runs the loopback server and the report rendering (they import the repository's code)."""
+CLIENT_PYTHON = PYTHON
+"""Runs k8sdoctor, the floors and json.load: ``--python``, an environment k8sdoctor is installed
+in as a user installs it (``pip install .``), without the test dependencies, one of which
+(kubernetes-validate) the kubernetes client imports on start when it is there."""
 TOKEN = "benchmark-token"
 SIZES = (2_000, 10_000, 20_000)
 HUGE = 100_000
@@ -61,8 +68,11 @@ class Usage:
     rss: float
 
 
-def run_child(command: list[str], *, stdout: int | None = subprocess.DEVNULL) -> Usage:
-    """Run ``command`` to its end and return what it used, from ``wait4``."""
+def run_child(command: list[str], *, stdout: int | None = subprocess.DEVNULL,
+              silent: bool = False) -> Usage:
+    """Run ``command`` to its end and return what it used, from ``wait4``; with ``silent``, a
+    line on its stderr (a warning: a kind not listed, an analyzer not loaded) ends the benchmark,
+    as the figures would not be of a whole run."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, env=CHILD_ENV)
     assert child.stderr is not None
@@ -70,7 +80,7 @@ def run_child(command: list[str], *, stdout: int | None = subprocess.DEVNULL) ->
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):
+    if child.returncode not in (0, 1) or (silent and errors):
         raise SystemExit(f"{' '.join(command)} exited {child.returncode}:\n"
                          f"{errors.decode(errors='replace')[-2000:]}")
     return Usage(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
@@ -83,7 +93,9 @@ def median(usages: list[Usage]) -> Usage:
 
 
 def k8sdoctor(*arguments: str) -> list[str]:
-    return [PYTHON, "-m", "k8sdoctor", *arguments]
+    # -P: the k8sdoctor installed in CLIENT_PYTHON's environment, never a directory of that name
+    # beside the working directory
+    return [CLIENT_PYTHON, "-P", "-m", "k8sdoctor", *arguments]
 
 
 # -- one size -------------------------------------------------------------------------------------
@@ -119,15 +131,16 @@ def measure_size(pods: int, runs: int, analyzers: list[str], workdir: Path) -> S
         analyze = ["analyze", "--kubeconfig", info["kubeconfig"], "-o", "json", *analyzers]
         for _ in range(runs):
             _served(info["url"])
-            live.append(run_child(k8sdoctor(*analyze)))
+            live.append(run_child(k8sdoctor(*analyze), silent=True))
             served = _served(info["url"])
             requests = len(served)
             replay.write_text(json.dumps(served))
             floor.append(run_child(_floor(info["url"], replay, keep=False)))
             keep.append(run_child(_floor(info["url"], replay, keep=True)))
         snapshot = [run_child(k8sdoctor("analyze", "--snapshot", info["snapshot"], "-o", "json",
-                                        *analyzers)) for _ in range(runs)]
-        json_load = [run_child([PYTHON, "-c", "import json, sys; json.load(open(sys.argv[1]))",
+                                        *analyzers), silent=True) for _ in range(runs)]
+        json_load = [run_child([CLIENT_PYTHON, "-c",
+                                "import json, sys; json.load(open(sys.argv[1]))",
                                 info["snapshot"]]) for _ in range(runs)]
     finally:
         server.terminate()
@@ -143,7 +156,8 @@ def _served(url: str) -> list[list[str]]:
 
 
 def _floor(url: str, replay: Path, *, keep: bool) -> list[str]:
-    return [PYTHON, __file__, "--floor", str(replay), "--url", url, *(["--keep"] if keep else [])]
+    return [CLIENT_PYTHON, __file__, "--floor", str(replay), "--url", url,
+            *(["--keep"] if keep else [])]
 
 
 def floor_child(url: str, replay: Path, keep: bool) -> None:
@@ -260,6 +274,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median shows")
     parser.add_argument("-a", "--analyzer", action="append", default=[],
                         help="passed to k8sdoctor analyze (default: its default analyzers)")
+    parser.add_argument("--python", metavar="PATH",
+                        help="the interpreter that runs k8sdoctor and the floors (default: this "
+                             "one); one where k8sdoctor is installed without its test extras "
+                             "measures it as users run it")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
@@ -271,16 +289,21 @@ def main() -> int:
     if args.render:
         render_child(args.render)
         return 0
+    if args.python:
+        global CLIENT_PYTHON
+        CLIENT_PYTHON = args.python
     sizes = sorted(set(args.pods or SIZES) | ({HUGE} if args.huge else set()))
     analyzers = [f"--analyzer={name}" for name in args.analyzer]
     print(f"{os.cpu_count()} cores, load average at start "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; medians of {args.runs} runs; "
-          f"analyzers: {', '.join(args.analyzer) or 'default'}")
+          f"analyzers: {', '.join(args.analyzer) or 'default'}; k8sdoctor and floors run by "
+          f"{'--python' if args.python else 'this interpreter'}")
     print("x wall, x CPU: k8sdoctor live / floor (drop), snapshot / json.load; "
           "x RSS: live / floor (keep all), snapshot / json.load")
     # compiled once before any clock runs, as an installed package is
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(HERE.parent / "k8sdoctor"),
                     str(HERE.parent / "analyzers")], env=CHILD_ENV, check=True)
+    run_child(k8sdoctor("--version"))
     figures = []
     with tempfile.TemporaryDirectory(prefix="k8sdoctor-scale-") as tmp:
         for pods in sizes:
