@@ -23,8 +23,8 @@ largest sizes. Once per run it also times ``k8sdoctor --help``, the demo, and re
     python benchmarks/scale.py                      # 2k, 10k, 20k pods, 3 runs each
     python benchmarks/scale.py --huge --runs 1      # and 100k pods
     python benchmarks/scale.py --pods 2000 -a all   # one size, every analyzer
-    python3 -m venv /tmp/user && /tmp/user/bin/pip install .    # k8sdoctor as a user has it
-    python benchmarks/scale.py --python /tmp/user/bin/python
+    python3 -m venv user-env && user-env/bin/pip install .    # k8sdoctor as a user has it
+    python benchmarks/scale.py --python user-env/bin/python
 """
 
 from __future__ import annotations
