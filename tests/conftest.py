@@ -104,6 +104,13 @@ def fake_api() -> Iterator[FakeApiServer]:
 
 
 @pytest.fixture
+def cluster(fake_api: FakeApiServer) -> FakeApiServer:
+    """``fake_api`` serving the live fixture cluster (``fixtures/live/cluster.yaml``)."""
+    fake_api.load(LIVE_CLUSTER)
+    return fake_api
+
+
+@pytest.fixture
 def kubeconfig(fake_api: FakeApiServer, tmp_path: Path) -> Path:
     """A kubeconfig whose current context ``kind-shop`` logs in to ``fake_api`` with a token."""
     return write_kubeconfig(tmp_path / "kubeconfig", fake_api.url, user={"token": FAKE_TOKEN})

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import LIVE_CLUSTER, RunCli
 from tests.fakeapi import FakeApiServer
 
@@ -21,12 +19,6 @@ LOG = ("2025-11-20T10:11:57.201Z INFO checkout 1.14.0 starting\n"
        "postgres://checkout:hunter2-checkout-db@checkout-db:5432/orders\n"
        "2025-11-20T10:11:58.102Z FATAL cannot connect to database: dial tcp 10.96.12.4:5432: "
        "connect: connection refused\n")
-
-
-@pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    return fake_api
 
 
 def _crash_finding(report: dict) -> dict:

@@ -28,12 +28,6 @@ from tests.fakeapi import FakeApiServer, forbidden_message, write_kubeconfig
 SECRET_VALUES = ("hunter2-checkout-db", "psp_live_7QvJ2mXcN9rT4kLp")
 
 
-@pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    return fake_api
-
-
 def snapshot_now():
     return SnapshotSource(str(LIVE_CLUSTER)).load((), Scope()).state.now
 

@@ -16,17 +16,11 @@ from k8sdoctor.cluster.durations import format_seconds, parse_duration
 from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.errors import BadInputError
-from tests.conftest import LIVE_CLUSTER, RunCli
+from tests.conftest import RunCli
 from tests.fakeapi import FakeApiServer
 
 PODS = "/api/v1/pods"
 KINDS = {"Pod", "Service", "Deployment"}
-
-
-@pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    return fake_api
 
 
 def _pod_list(continue_token: str = "") -> bytes:

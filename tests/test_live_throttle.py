@@ -20,7 +20,7 @@ from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, parse_retry_after, retry_wait
 from k8sdoctor.errors import ClusterUnreachableError
-from tests.conftest import LIVE_CLUSTER, RunCli
+from tests.conftest import RunCli
 from tests.fakeapi import FakeApiServer
 
 PODS = "/api/v1/pods"
@@ -30,12 +30,6 @@ THROTTLED = ("throttled by the API server (API Priority and Fairness): it answer
 HINT = ("; the server is overloaded or this user's priority level is full; run again later, "
         "with a lower --fetch-concurrency, or have the cluster's FlowSchemas give this user more "
         "room")
-
-
-@pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    return fake_api
 
 
 def _pods_requests(api: FakeApiServer) -> list[int]:

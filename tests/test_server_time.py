@@ -26,10 +26,10 @@ from tests.fakeapi import FakeApiServer
 
 
 @pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    fake_api.date = SnapshotSource(str(LIVE_CLUSTER)).load((), Scope()).state.now
-    return fake_api
+def cluster(cluster: FakeApiServer) -> FakeApiServer:
+    """The live fixture cluster, its server's clock at the cluster's own "now"."""
+    cluster.date = SnapshotSource(str(LIVE_CLUSTER)).load((), Scope()).state.now
+    return cluster
 
 
 def test_now_is_the_servers_date(cluster: FakeApiServer, kubeconfig: Path) -> None:

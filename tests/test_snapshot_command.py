@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
@@ -27,16 +26,10 @@ from k8sdoctor.cluster.snapshot import (
 )
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.testing import installed_analyzer
-from tests.conftest import LIVE_CLUSTER, CliResult, RunCli
+from tests.conftest import CliResult, RunCli
 from tests.fakeapi import FakeApiServer, forbidden_message, write_kubeconfig
 
 SECRET_VALUES = ("hunter2-checkout-db", "psp_live_7QvJ2mXcN9rT4kLp")
-
-
-@pytest.fixture
-def cluster(fake_api: FakeApiServer) -> FakeApiServer:
-    fake_api.load(LIVE_CLUSTER)
-    return fake_api
 
 
 def take_snapshot(run_cli: RunCli, kubeconfig: Path, out: Path, *extra: str) -> CliResult:
