@@ -24,11 +24,18 @@ a snapshot's recorded capture time, or the newest timestamp in a snapshot's obje
 
 def date_of(response: Any) -> datetime | None:
     """The ``Date`` header of an HTTP response (the client's or urllib3's), or None."""
+    value = header_of(response, "Date")
+    return None if value is None else parse_date(value)
+
+
+def header_of(response: Any, name: str) -> str | None:
+    """Header ``name`` of an HTTP response or an ``ApiException`` (the client's or urllib3's),
+    or None."""
     headers = getattr(response, "headers", None)
     if headers is None and hasattr(response, "getheaders"):
         headers = response.getheaders()
-    value = headers.get("Date") if isinstance(headers, Mapping) or hasattr(headers, "get") else None
-    return parse_date(value) if isinstance(value, str) else None
+    value = headers.get(name) if isinstance(headers, Mapping) or hasattr(headers, "get") else None
+    return value if isinstance(value, str) else None
 
 
 def parse_date(value: str) -> datetime | None:

@@ -12,7 +12,6 @@ error says plainly that the server throttled the request, how often and for how 
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from http import HTTPStatus
 
 from k8sdoctor.cluster.durations import format_seconds
 from k8sdoctor.cluster.fetch_problems import HttpError
+from k8sdoctor.cluster.server_time import header_of, parse_date
 
 TOO_MANY_REQUESTS = 429
 
@@ -58,9 +58,7 @@ def retry_wait(
 
 def retry_after_of(response: object) -> str | None:
     """The ``Retry-After`` header of a response or an ``ApiException``, if any."""
-    headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    return value if isinstance(value, str) else None
+    return header_of(response, "Retry-After")
 
 
 def parse_retry_after(value: str | None, server_now: datetime | None = None) -> float | None:
@@ -71,12 +69,9 @@ def parse_retry_after(value: str | None, server_now: datetime | None = None) -> 
     text = value.strip()
     if text.isdigit():
         return float(text)
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    moment = parse_date(text)
+    if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     now = server_now or datetime.now(timezone.utc)
     return max(0.0, (moment - now).total_seconds())
 
