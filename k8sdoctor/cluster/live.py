@@ -505,9 +505,8 @@ def _take_items(kind: ResourceKind, page_items: Any, path: str, items: list[K8sO
                 dropped: list[Rejected]) -> None:
     """Each item of a page, made a whole object (``_as_object``), into ``items`` when it has the
     shape analyzers expect, else into ``dropped``."""
-    api_version, kind_name, metadata_only = kind.api_version, kind.kind, kind.metadata_only
     for item in page_items:
-        obj = _as_object(kind, item, api_version, kind_name, metadata_only)
+        obj = _as_object(kind, item)
         if admissible(obj):
             items.append(obj)
             continue
@@ -518,8 +517,7 @@ def _take_items(kind: ResourceKind, page_items: Any, path: str, items: list[K8sO
             dropped.append(rejected)
 
 
-def _as_object(kind: ResourceKind, item: Any, api_version: str, kind_name: str,
-               metadata_only: bool) -> Any:
+def _as_object(kind: ResourceKind, item: Any) -> Any:
     """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
     ``managedFields``, and for metadata-only kinds nothing but metadata. An item of the wrong
     shape is returned as it is, for ``admit`` to name what is wrong with it.
@@ -532,8 +530,7 @@ def _as_object(kind: ResourceKind, item: Any, api_version: str, kind_name: str,
     metadata = item.get("metadata")
     if type(metadata) is dict:
         metadata.pop("managedFields", None)
-        if metadata_only:
+        if kind.metadata_only:
             return metadata_view(kind, metadata)
-    item["apiVersion"] = api_version
-    item["kind"] = kind_name
+    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
     return item
