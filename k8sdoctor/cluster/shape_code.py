@@ -22,8 +22,7 @@ from k8sdoctor.cluster.shapes import METADATA, SHAPES, ListOf, MapOf, Spec
 
 Fits = Callable[[dict[str, Any]], bool]
 
-_ABSENT = object()
-_namespace: dict[str, Any] = {"ABSENT": _ABSENT}
+_namespace: dict[str, Any] = {}
 """Where the generated functions live and find each other (``m<id>`` checks one mapping)."""
 _by_kind: dict[str, Fits] = {}
 _compiling = threading.Lock()
@@ -77,36 +76,49 @@ class _Writer:
         return f"v{self._names}"
 
     def fields(self, mapping: str, shape: dict[str, Spec], depth: int) -> None:
+        # ``in`` and a subscript cost less than a ``get`` call whether the field is there or
+        # not, and an explicit null is looked for only once a value is not of its type.
         for key, spec in shape.items():
             value = self.name()
-            self.line(depth, f"{value} = {mapping}.get({key!r}, ABSENT)")
-            self.line(depth, f"if {value} is None:")
-            self.line(depth + 1, f"del {mapping}[{key!r}]")
-            self.line(depth, f"elif {value} is not ABSENT:")
-            self.value(value, spec, depth + 1)
+            self.line(depth, f"if {key!r} in {mapping}:")
+            self.line(depth + 1, f"{value} = {mapping}[{key!r}]")
+            self.value(value, spec, depth + 1, null=f"del {mapping}[{key!r}]")
 
-    def value(self, value: str, spec: Spec, depth: int) -> None:
+    def value(self, value: str, spec: Spec, depth: int, null: str | None = None) -> None:
+        """Test ``value`` against ``spec``; ``null`` is the statement that drops an explicit
+        null where the API allows one (a mapping's field, not a list item)."""
         if type(spec) is tuple:
             test = " or ".join(f"type({value}) is {t.__name__}" for t in spec)
-            self.line(depth, f"if not ({test}):")
-            self.line(depth + 1, "return False")
+            self.mismatch(depth, f"not ({test})", value, null)
             return
-        self.line(depth, f"if type({value}) is not {'list' if type(spec) is ListOf else 'dict'}:")
-        self.line(depth + 1, "return False")
+        self.mismatch(depth, f"type({value}) is not {'list' if type(spec) is ListOf else 'dict'}",
+                      value, null)
         if type(spec) is dict:
             if spec:
                 self.nested.append(spec)
-                self.line(depth, f"if not m{id(spec)}({value}):")
+                self.line(depth, f"elif not m{id(spec)}({value}):")
                 self.line(depth + 1, "return False")
-        elif type(spec) is ListOf:
+            return
+        self.line(depth, "else:")
+        if type(spec) is ListOf:
             item = self.name()
-            self.line(depth, f"for {item} in {value}:")
-            self.value(item, spec.item, depth + 1)
+            self.line(depth + 1, f"for {item} in {value}:")
+            self.value(item, spec.item, depth + 2)
         elif type(spec) is MapOf:
             item = self.name()
-            self.line(depth, f"for k{item[1:]}, {item} in {value}.items():")
-            self.line(depth + 1, f"if type(k{item[1:]}) is not str:")
-            self.line(depth + 2, "return False")
-            self.value(item, spec.value, depth + 1)
+            self.line(depth + 1, f"for k{item[1:]}, {item} in {value}.items():")
+            self.line(depth + 2, f"if type(k{item[1:]}) is not str:")
+            self.line(depth + 3, "return False")
+            self.value(item, spec.value, depth + 2)
         else:
             raise TypeError(f"not a shape spec: {spec!r}")
+
+    def mismatch(self, depth: int, test: str, value: str, null: str | None) -> None:
+        """``if test:`` drop a null (when ``null`` says how), else fail."""
+        self.line(depth, f"if {test}:")
+        if null is None:
+            self.line(depth + 1, "return False")
+            return
+        self.line(depth + 1, f"if {value} is not None:")
+        self.line(depth + 2, "return False")
+        self.line(depth + 1, null)
