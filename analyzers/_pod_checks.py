@@ -64,9 +64,10 @@ class Thresholds:
     readiness_grace_seconds: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class PodContext:
-    """One pod with what every check needs: its events, its workload, kubectl's ``-n``."""
+    """One pod with what every check needs: its events (also by the part of the pod they are
+    about), its conditions, its workload, kubectl's ``-n``. Treated as read-only."""
 
     state: ClusterState
     obj: Mapping[str, Any]
@@ -74,26 +75,33 @@ class PodContext:
     namespace: str | None
     parent: ObjectRef | None
     events: tuple[Mapping[str, Any], ...]
+    probe_events: list[Mapping[str, Any]]
+    """Its ``Killing`` and ``Unhealthy`` events: the only ones the checks of a running
+    container read (most pods have none)."""
+    conditions: dict[str, Mapping[str, Any]]
+    """``status.conditions`` by type."""
 
     @classmethod
     def of(cls, state: ClusterState, pod: Mapping[str, Any]) -> PodContext:
         meta = pod["metadata"]
+        events = state.events_for(pod)
         return cls(state, pod, meta.get("name", ""), meta.get("namespace"),
-                   state.workload_of(pod), state.events_for(pod))
-
-    @property
-    def status(self) -> Mapping[str, Any]:
-        return self.obj.get("status") or {}
+                   state.workload_of(pod), events,
+                   [e for e in events if e.get("reason") in ("Killing", "Unhealthy")],
+                   conditions(pod))
 
     @cached_property
     def events_by_field_path(self) -> dict[str | None, list[Mapping[str, Any]]]:
         """The pod's events by the part of it they are about (``spec.containers{app}``), oldest
-        first: one pass, rather than one per container."""
+        first: one pass, rather than one per failing container."""
         grouped: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
         for event in self.events:
-            grouped[(event.get("involvedObject") or event.get("regarding") or {})
-                    .get("fieldPath")].append(event)
+            grouped[_field_path(event)].append(event)
         return grouped
+
+    @property
+    def status(self) -> Mapping[str, Any]:
+        return self.obj.get("status") or {}
 
     @property
     def ns(self) -> str:
@@ -117,9 +125,10 @@ class PodContext:
                              remediation=problem.remediation, parent=self.parent)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Container:
-    """One container of the pod, with its status and spec."""
+    """One container of the pod, with its status and spec (read-only, but not frozen: a
+    frozen dataclass costs three times as much to make, and one is made per container)."""
 
     pod: PodContext
     status: Mapping[str, Any]
@@ -140,21 +149,37 @@ class _Container:
         kind = "Init container" if self.init else "Container"
         return f"{kind} {self.name} of pod {self.pod.name}"
 
-    @cached_property
+    @property
+    def field_path(self) -> str:
+        return field_path_of(self.name, self.init)
+
+    @property
     def events(self) -> list[Mapping[str, Any]]:
         """The pod's events about this container, oldest first (``container_events``)."""
-        return list(self.pod.events_by_field_path.get(field_path_of(self.name, self.init), ()))
+        return self.pod.events_by_field_path.get(self.field_path, [])
+
+    @property
+    def probe_events(self) -> list[Mapping[str, Any]]:
+        """Its ``Killing`` and ``Unhealthy`` events, oldest first."""
+        if not self.pod.probe_events:
+            return []
+        field_path = self.field_path
+        return [e for e in self.pod.probe_events if _field_path(e) == field_path]
 
     def logs(self, previous: bool = True) -> str:
         return (f"kubectl logs {self.pod.name} -c {self.name}{self.pod.ns}"
                 + (" --previous" if previous else ""))
 
 
+def _field_path(event: Mapping[str, Any]) -> str | None:
+    return (event.get("involvedObject") or event.get("regarding") or {}).get("fieldPath")
+
+
 def container_problems(pod: PodContext, thresholds: Thresholds) -> list[Problem]:
     """The faults of a scheduled pod's containers, init containers first."""
     spec, status = pod.obj.get("spec") or {}, pod.status
     specs = {c.get("name"): c for _, c in all_containers(spec)}
-    initialized_cond = conditions(pod.obj).get("Initialized")
+    initialized_cond = pod.conditions.get("Initialized")
     initialized = (initialized_cond.get("status") == "True" if initialized_cond
                    else status.get("phase") != "Pending")
     main = status.get("containerStatuses") or ()
@@ -179,9 +204,7 @@ def _check_container(c: _Container, restarting: bool, thresholds: Thresholds
     waiting, terminated = state.get("waiting") or {}, state.get("terminated")
     reason = waiting.get("reason")
     # only these two reasons are looked at, so only their events' ages are worked out
-    recent_events = recent(c.pod.state, [e for e in c.events
-                                         if e.get("reason") in ("Killing", "Unhealthy")],
-                           thresholds.probe_event_seconds)
+    recent_events = recent(c.pod.state, c.probe_events, thresholds.probe_event_seconds)
     probe_kills = [e for e in recent_events
                    if e.get("reason") == "Killing" and "failed" in event_message(e)
                    and "probe" in event_message(e)]
@@ -335,7 +358,7 @@ def _readiness(c: _Container, running: Mapping[str, Any], unhealthy: list[Mappin
     readiness = [e for e in unhealthy if event_message(e).lower().startswith("readiness probe")]
     if not readiness or c.status.get("ready", False):
         return
-    became_unready = (conditions(c.pod.obj).get("ContainersReady") or {}).get("lastTransitionTime")
+    became_unready = (c.pod.conditions.get("ContainersReady") or {}).get("lastTransitionTime")
     unready_for = min((age for age in (c.pod.state.age_of(running.get("startedAt")),
                                        c.pod.state.age_of(became_unready)) if age is not None),
                       default=None)

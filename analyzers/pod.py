@@ -119,6 +119,8 @@ _GRACEFUL_FAILURES = {"Evicted", "Shutdown", "Terminated", "NodeShutdown"}
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
+    thresholds = Thresholds(RESTART_COUNT_THRESHOLD, RECENT_RESTART_SECONDS, PROBE_EVENT_SECONDS,
+                            READINESS_GRACE_SECONDS)
     down_nodes: dict[str | None, DownNode | None] = {}  # a node hosts a hundred pods
     for pod in state.objects("Pod"):
         finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
@@ -131,7 +133,7 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
         elif pod["metadata"].get("deletionTimestamp"):
             yield from _terminating(PodContext.of(state, pod))
         elif not _finished_as_intended(state, pod):
-            yield from _check(PodContext.of(state, pod))
+            yield from _check(PodContext.of(state, pod), thresholds)
 
 
 def _finished_as_intended(state: ClusterState, pod: Mapping[str, Any]) -> bool:
@@ -167,7 +169,7 @@ def _on_down_node(pod: PodContext, node: DownNode) -> Finding:
                   f"node {node.name}, which is NotReady{how_long} "
                   f"({ready.get('message') or ready.get('reason') or 'Ready=False'})")
     evidence = [f"spec.nodeName={node.name}", f"node {node.name}: {describe_condition(ready)}"]
-    evidence += [describe_condition(c) for kind, c in conditions(pod.obj).items()
+    evidence += [describe_condition(c) for kind, c in pod.conditions.items()
                  if kind == "DisruptionTarget" or (kind == "Ready" and c.get("status") != "True")]
     owner = pod.parent
     remediation = [f"kubectl describe node {node.name}  # bring the node back (see its finding)"]
@@ -192,7 +194,7 @@ def _on_down_node(pod: PodContext, node: DownNode) -> Finding:
                                message, evidence, remediation))
 
 
-def _check(pod: PodContext) -> Iterator[Finding]:
+def _check(pod: PodContext, thresholds: Thresholds) -> Iterator[Finding]:
     spec, status = pod.obj.get("spec") or {}, pod.status
     phase = status.get("phase")
     if phase == "Failed" and status.get("reason"):
@@ -202,9 +204,7 @@ def _check(pod: PodContext) -> Iterator[Finding]:
     if phase == "Pending" and not spec.get("nodeName"):
         problems += _scheduling_problems(pod)
     else:
-        problems += container_problems(pod, Thresholds(
-            RESTART_COUNT_THRESHOLD, RECENT_RESTART_SECONDS, PROBE_EVENT_SECONDS,
-            READINESS_GRACE_SECONDS))
+        problems += container_problems(pod, thresholds)
         if phase == "Pending" and not problems:
             problems += _stuck_creating(pod)
     yield from (pod.finding(problem) for problem in _merge(problems))
@@ -226,7 +226,7 @@ def _merge(problems: list[Problem]) -> list[Problem]:
 
 
 def _scheduling_problems(pod: PodContext) -> list[Problem]:
-    scheduled = conditions(pod.obj).get("PodScheduled") or {}
+    scheduled = pod.conditions.get("PodScheduled") or {}
     if scheduled.get("status") != "False":
         return []
     if scheduled.get("reason") == "SchedulingGated":
@@ -283,7 +283,7 @@ def _stuck_creating(pod: PodContext) -> list[Problem]:
                     if e.get("reason") in _PAST_CREATING_EVENTS), default=float("inf"))
     events = [e for e in pod.events if e.get("reason") in _CREATING_EVENTS
               and _event_age(pod.state, e) < moved_on]
-    scheduled = conditions(pod.obj).get("PodScheduled") or {}
+    scheduled = pod.conditions.get("PodScheduled") or {}
     since = scheduled.get("lastTransitionTime") or pod.obj["metadata"].get("creationTimestamp")
     waited = pod.state.age_of(since)
     if not events or waited is None or waited < STUCK_CREATING_SECONDS:
@@ -329,7 +329,7 @@ def _pod_failure(pod: PodContext) -> Finding:
     reason, text = status["reason"], (status.get("message") or "").strip()
     node = (pod.obj.get("spec") or {}).get("nodeName", "")
     evidence = [f"status.phase=Failed reason={reason}: {text}"]
-    evidence += [describe_condition(c) for c in conditions(pod.obj).values()
+    evidence += [describe_condition(c) for c in pod.conditions.values()
                  if c.get("type") == "DisruptionTarget"]
     evidence += [describe_event(e) for e in pod.events if e.get("reason") == reason][-1:]
     remediation: list[str] = []
