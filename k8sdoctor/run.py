@@ -82,12 +82,13 @@ def analyze_with_state(
     selected = engine.select(installed, analyzer_names)
     with gc_paused():
         loaded = load_state(source, selected, scope)
-        # The state is only read from here on: keep its objects out of every later collection.
-        gc.freeze()
         if loaded.manifests:  # a snapshot source reads every kind, whichever analyzers run
             selected = engine.select(installed, analyzer_names, manifests=True)
         findings, analyzer_errors = engine.run_analyzers(loaded.state, selected,
                                                          specs_only=loaded.manifests)
+        # The state and the indexes analyzers built over it are only read from here on: keep
+        # them out of every later collection (the first would otherwise scan them all).
+        gc.freeze()
     if loaded.manifests:
         findings = manifests.attribute_to_workloads(findings, loaded.state.objects("Pod"))
     exclusion = NamespaceExclusion(exclude_namespaces)
