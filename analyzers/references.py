@@ -88,46 +88,58 @@ class Reference(NamedTuple):
     """A volume (the kubelet cannot mount it) rather than env (it cannot create the container)."""
 
 
-def pod_references(spec: Mapping[str, Any]) -> Iterator[Reference]:
+def pod_references(spec: Mapping[str, Any]) -> list[Reference]:
     """Every ConfigMap, Secret, ServiceAccount and pull Secret a pod spec references."""
+    found: list[Reference] = []
     for volume in spec.get("volumes") or ():
-        name = volume.get("name", "")
-        for kind, source, name_field in (("ConfigMap", volume.get("configMap"), "name"),
-                                         ("Secret", volume.get("secret"), "secretName")):
-            if source:
-                yield _from_source(kind, source, name_field, f"volume {name}")
-        for projection in (volume.get("projected") or {}).get("sources") or ():
-            for kind, field in (("ConfigMap", "configMap"), ("Secret", "secret")):
-                if source := projection.get(field):
-                    yield _from_source(kind, source, "name", f"projected volume {name}")
-    for field, container in all_containers(spec):
-        owner = f"{_CONTAINER_WORDS[field]} {container.get('name')}"
-        for env in container.get("env") or ():
-            value_from = env.get("valueFrom") or {}
+        if source := volume.get("configMap"):
+            found.append(_from_source("ConfigMap", source, "name", volume))
+        if source := volume.get("secret"):
+            found.append(_from_source("Secret", source, "secretName", volume))
+        if projected := volume.get("projected"):
+            for projection in projected.get("sources") or ():
+                if source := projection.get("configMap"):
+                    found.append(_from_source("ConfigMap", source, "name", volume, "projected "))
+                if source := projection.get("secret"):
+                    found.append(_from_source("Secret", source, "name", volume, "projected "))
+    for field in _CONTAINER_WORDS:
+        for container in spec.get(field) or ():
+            if container.get("env") or container.get("envFrom"):
+                found += _container_references(container, field)
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    found.append(Reference("ServiceAccount", account, "spec.serviceAccountName"))
+    for pull_secret in spec.get("imagePullSecrets") or ():
+        if pull_secret.get("name"):
+            found.append(Reference("ImagePullSecret", pull_secret["name"],
+                                   "spec.imagePullSecrets"))
+    return found
+
+
+def _from_source(kind: str, source: Mapping[str, Any], name_field: str,
+                 volume: Mapping[str, Any], projected: str = "") -> Reference:
+    keys = tuple(item.get("key", "") for item in source.get("items") or ())
+    return Reference(kind, source.get(name_field, ""),
+                     f"{projected}volume {volume.get('name', '')}", bool(source.get("optional")),
+                     keys, True)
+
+
+def _container_references(container: Mapping[str, Any], field: str) -> Iterator[Reference]:
+    owner = f"{_CONTAINER_WORDS[field]} {container.get('name')}"
+    for env in container.get("env") or ():
+        if value_from := env.get("valueFrom"):
             for kind, ref_field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
                 if ref := value_from.get(ref_field):
                     yield Reference(kind, ref.get("name", ""), f"env {env.get('name')} of {owner}",
                                     bool(ref.get("optional")), (ref.get("key", ""),))
-        for env_from in container.get("envFrom") or ():
-            for kind, ref_field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-                if ref := env_from.get(ref_field):
-                    yield Reference(kind, ref.get("name", ""), f"envFrom of {owner}",
-                                    bool(ref.get("optional")))
-    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-    yield Reference("ServiceAccount", account, "spec.serviceAccountName")
-    for pull_secret in spec.get("imagePullSecrets") or ():
-        if pull_secret.get("name"):
-            yield Reference("ImagePullSecret", pull_secret["name"], "spec.imagePullSecrets")
-
-
-def _from_source(kind: str, source: Mapping[str, Any], name_field: str, where: str) -> Reference:
-    keys = tuple(item.get("key", "") for item in source.get("items") or ())
-    return Reference(kind, source.get(name_field, ""), where, bool(source.get("optional")), keys,
-                     mounted=True)
+    for env_from in container.get("envFrom") or ():
+        for kind, ref_field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+            if ref := env_from.get(ref_field):
+                yield Reference(kind, ref.get("name", ""), f"envFrom of {owner}",
+                                bool(ref.get("optional")))
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
-    pods = [(pod, tuple(pod_references(pod.get("spec") or {}))) for pod in state.objects("Pod")]
+    pods = [(pod, pod_references(pod.get("spec") or {})) for pod in state.objects("Pod")]
     verdicts: dict[tuple[str, str | None, str, tuple[str, ...]], _Verdict] = {}
     for pod, references in pods:
         if not is_terminated(pod):
@@ -278,7 +290,7 @@ def _kubelet_evidence(state: ClusterState, pod: Mapping[str, Any], names: list[s
 
 
 def _unused_configmaps(
-    state: ClusterState, pods: Iterable[tuple[Mapping[str, Any], tuple[Reference, ...]]]
+    state: ClusterState, pods: Iterable[tuple[Mapping[str, Any], list[Reference]]]
 ) -> Iterator[Finding]:
     listed = ("Pod", "ConfigMap", *POD_TEMPLATE_KINDS)
     if state.scope.selector or not all(state.has_kind(kind) for kind in listed):
