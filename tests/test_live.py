@@ -322,6 +322,23 @@ def test_last_applied_copy_of_a_secret_is_dropped(fake_api: FakeApiServer,
     assert "c2VjcmV0LXRva2Vu" not in json.dumps(secret)
 
 
+def test_managed_fields_are_cut_off_the_objects(fake_api: FakeApiServer,
+                                                kubeconfig: Path) -> None:
+    managed = [{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+                "time": "2025-11-02T09:00:00Z", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}}]
+    fake_api.add([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "settings", "namespace": "ci", "uid": "5f0c2d9e-1b7a-4c3e-8d6f-2a9b4e7c1d30",
+        "creationTimestamp": "2025-11-02T09:00:00Z", "resourceVersion": "88124",
+        "labels": {"app": "checkout"}, "managedFields": managed}, "data": {"mode": "fast"}}])
+    (configmap,) = LiveSource(str(kubeconfig)).load({"ConfigMap"}, Scope()).state.objects(
+        "ConfigMap")
+
+    assert "managedFields" not in configmap["metadata"]
+    assert configmap["metadata"]["labels"] == {"app": "checkout"}
+    assert configmap["data"] == {"mode": "fast"}
+
+
 # -- logs -----------------------------------------------------------------------------------------
 
 
