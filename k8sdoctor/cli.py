@@ -254,7 +254,6 @@ def analyze(
     ] = None,
 ) -> None:
     """Find faults in a cluster (live, a snapshot, or the demo) and report them."""
-    from k8sdoctor.cluster.demo import demo_source
     from k8sdoctor.explain.redact import redact
     from k8sdoctor.gate import apply_gate, load_gate_inputs
     from k8sdoctor.report.threshold import at_least
@@ -278,6 +277,8 @@ def analyze(
     source_is_live = not (demo or snapshot)
     with ExitStack() as stack:
         if demo:
+            from k8sdoctor.cluster.demo import demo_source
+
             source: ClusterSource = demo_source(stack)
         elif snapshot:
             from k8sdoctor.cluster.snapshot import SnapshotSource, parse_covered_kinds

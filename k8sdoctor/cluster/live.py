@@ -6,9 +6,10 @@ is many times faster and smaller than the client's generated model classes. The 
 and discovery are read first; a kind whose group/version is not served (no Gateway API CRDs, no
 metrics-server) is skipped without a request. Then each kind is listed once, concurrently and in
 pages, within the ``-n``/``-l`` scope. Secrets are listed as ``PartialObjectMetadata``: their values
-are never downloaded. ``managedFields`` are dropped, as ``kubectl get`` does. Only GET requests are
-ever issued; one the server answers with "retry later" (a 429 from API Priority and Fairness, a
-5xx with ``Retry-After``) is asked again after the wait it names (``throttle``).
+are never downloaded. ``managedFields`` are cut off, as ``kubectl get`` does (``list_items``).
+Only GET requests are ever issued; one the server answers with "retry later" (a 429 from API
+Priority and Fairness, a 5xx with ``Retry-After``) is asked again after the wait it names
+(``throttle``).
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ from k8sdoctor.cluster.fetch_problems import (
     one_line,
     request_unanswered,
 )
-from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind, metadata_view
+from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind
+from k8sdoctor.cluster.list_items import take_items
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
 from k8sdoctor.cluster.throttle import RetryPolicy, Throttled, Tries, retry_after_of
-from k8sdoctor.cluster.validate import Rejected, admissible, admit
+from k8sdoctor.cluster.validate import Rejected
 from k8sdoctor.errors import BadInputError, ClusterUnreachableError
 
 JSON = "application/json"
@@ -107,10 +109,8 @@ class LiveSource:
         the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
         self._cut_off: list[object] = []
-        """The ``managedFields`` taken off the objects of the current ``load``: the state
-        holds them until it goes. Freeing them as each page is read (millions of small dicts
-        and strings) cost more CPU than parsing them: 0.4 s of a 10,000-pod cluster's 3.2 s
-        load, for 260 of its 830 MiB (``benchmarks/RESULTS.md``)."""
+        """The ``managedFields`` cut off the objects of the current ``load`` (``list_items``),
+        handed to the state to hold."""
         self._server = ""
         self._label = ""
 
@@ -378,7 +378,7 @@ class LiveSource:
                 # unpaginated list.
                 relisted, seen = True, set()
                 page, items, dropped = self._page(path, base, accept), [], []
-            _take_items(kind, page.get("items") or (), path, items, dropped, self._cut_off)
+            take_items(kind, page.get("items") or (), path, items, dropped, self._cut_off)
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:
@@ -506,41 +506,3 @@ class LiveSource:
             f"the Kubernetes API server at {self._where()} answered {error}; check the "
             "kubeconfig's server address and user"
         )
-
-
-def _take_items(kind: ResourceKind, page_items: Any, path: str, items: list[K8sObject],
-                dropped: list[Rejected], cut_off: list[object]) -> None:
-    """Each item of a page, made a whole object (``_as_object``), into ``items`` when it has the
-    shape analyzers expect, else into ``dropped``; what is cut off the items goes to
-    ``cut_off``."""
-    for item in page_items:
-        obj = _as_object(kind, item, cut_off)
-        if admissible(obj):
-            items.append(obj)
-            continue
-        rejected = admit(obj, f"GET {path}, item {len(items) + len(dropped)}")
-        if rejected is None:
-            items.append(obj)
-        else:
-            dropped.append(rejected)
-
-
-def _as_object(kind: ResourceKind, item: Any, cut_off: list[object]) -> Any:
-    """A list item as a whole object: ``apiVersion`` and ``kind`` set (lists leave them out), no
-    ``managedFields`` (moved to ``cut_off``), and for metadata-only kinds nothing but metadata.
-    An item of the wrong shape is returned as it is, for ``admit`` to name what is wrong with
-    it.
-
-    The items come fresh from the parser and nothing else holds them, so they are completed in
-    place rather than copied: ``apiVersion`` and ``kind`` come last in them (``snapshot``
-    writes them first again)."""
-    if type(item) is not dict:
-        return item
-    metadata = item.get("metadata")
-    if type(metadata) is dict:
-        if "managedFields" in metadata:
-            cut_off.append(metadata.pop("managedFields"))
-        if kind.metadata_only:
-            return metadata_view(kind, metadata)
-    item["apiVersion"], item["kind"] = kind.api_version, kind.kind
-    return item
