@@ -108,9 +108,6 @@ class LiveSource:
         """Log tails already read, with how many lines were asked for: the crash evidence and
         the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
-        self._cut_off: list[object] = []
-        """The ``managedFields`` cut off the objects of the current ``load`` (``list_items``),
-        handed to the state to hold."""
         self._server = ""
         self._label = ""
 
@@ -136,7 +133,6 @@ class LiveSource:
         self.server_version = self._server_version()
         served = self._served_group_versions()
         now, clock_source = self._now()
-        self._cut_off = []
         to_list = [k for k in wanted if k.api_version in served]
         objects: dict[str, list[K8sObject]] = {}
         dropped: list[Rejected] = []
@@ -153,8 +149,7 @@ class LiveSource:
                 pool.shutdown(wait=False, cancel_futures=True)
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label,
-                             partly_read=[(r.kind, r.namespace) for r in dropped],
-                             held=self._cut_off)
+                             partly_read=[(r.kind, r.namespace) for r in dropped])
         return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
                           missing_namespaces=self._missing_namespaces(scope),
                           clock_source=clock_source)
@@ -378,7 +373,7 @@ class LiveSource:
                 # unpaginated list.
                 relisted, seen = True, set()
                 page, items, dropped = self._page(path, base, accept), [], []
-            take_items(kind, page.get("items") or (), path, items, dropped, self._cut_off)
+            take_items(kind, page.get("items") or (), path, items, dropped)
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:

@@ -96,7 +96,6 @@ class ClusterState:
         scope: Scope | None = None,
         source: str = "",
         partly_read: Iterable[tuple[str, str | None]] = (),
-        held: Sequence[object] = (),
     ) -> None:
         self._objects: Mapping[str, tuple[K8sObject, ...]] = MappingProxyType(
             {kind: tuple(items) for kind, items in objects.items()}
@@ -110,9 +109,6 @@ class ClusterState:
         """``workload_of`` answers by ``id`` of the object, kept with the object so the id
         cannot be reused: several analyzers ask it of every pod."""
         self._ages: dict[str, float | None] = {}
-        self._held = held
-        """What the source cut off the objects (a live List's ``managedFields``), kept so that
-        it is freed with the state rather than field by field while the Lists are read."""
 
     def without(self, dropped: Iterable[K8sObject]) -> ClusterState:
         """The same state less ``dropped`` (objects of it), whose absence then proves nothing."""
@@ -124,7 +120,7 @@ class ClusterState:
             {kind: [o for o in items if id(o) not in gone]
              for kind, items in self._objects.items()},
             now=self.now, listed_kinds=self._listed, scope=self.scope, source=self.source,
-            partly_read=[*self._partly_read, *lost], held=self._held,
+            partly_read=[*self._partly_read, *lost],
         )
 
     # -- plain access ---------------------------------------------------------------------------
