@@ -153,13 +153,16 @@ class ClusterState:
         return self._objects.get(kind, ())
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        if kind == "Event":
+            return self._event_lookups[0].get((kind, namespace or "", name))
         return self._by_key.get((kind, namespace or "", name))
 
     def in_namespace(self, kind: str, namespace: str | None) -> tuple[K8sObject, ...]:
         return self._by_namespace.get((kind, namespace or ""), ())
 
     def by_uid(self, uid: str) -> K8sObject | None:
-        return self._by_uid.get(uid)
+        found = self._by_uid.get(uid)
+        return found if found is not None or not uid else self._event_lookups[1].get(uid)
 
     def age_of(self, timestamp: str | None) -> float | None:
         """Seconds from ``timestamp`` to ``now``; None if absent or unparsable."""
@@ -293,26 +296,48 @@ class ClusterState:
         dict[str, tuple[K8sObject, ...]],
     ]:
         """By (kind, namespace, name), by (kind, namespace), by uid and by owner uid: almost
-        every run needs all four, so they are made in one pass over the objects."""
+        every run needs all four, so they are made in one pass over the objects. Events, half
+        the objects of a cluster, are only ever looked up by namespace (and through
+        ``events_for``): by name and uid they have lookups of their own, made if asked for."""
         by_key: dict[tuple[str, str, str], K8sObject] = {}
         by_namespace: dict[tuple[str, str], tuple[K8sObject, ...]] = {}
         by_uid: dict[str, K8sObject] = {}
         by_owner: dict[str, list[K8sObject]] = defaultdict(list)
         for kind, items in self._objects.items():
             in_namespace: dict[str, list[K8sObject]] = defaultdict(list)
-            for obj in items:
-                meta = obj.get("metadata") or {}
-                namespace = meta.get("namespace") or ""
-                by_key[(kind, namespace, meta.get("name", ""))] = obj
-                in_namespace[namespace].append(obj)
-                if uid := meta.get("uid"):
-                    by_uid[uid] = obj
-                for ref in meta.get("ownerReferences") or ():
-                    by_owner[ref.get("uid", "")].append(obj)
+            if kind == "Event":
+                for obj in items:
+                    meta = obj.get("metadata") or {}
+                    in_namespace[meta.get("namespace") or ""].append(obj)
+                    for ref in meta.get("ownerReferences") or ():
+                        by_owner[ref.get("uid", "")].append(obj)
+            else:
+                for obj in items:
+                    meta = obj.get("metadata") or {}
+                    namespace = meta.get("namespace") or ""
+                    by_key[(kind, namespace, meta.get("name", ""))] = obj
+                    in_namespace[namespace].append(obj)
+                    if uid := meta.get("uid"):
+                        by_uid[uid] = obj
+                    for ref in meta.get("ownerReferences") or ():
+                        by_owner[ref.get("uid", "")].append(obj)
             by_namespace.update(((kind, namespace), tuple(objs))
                                 for namespace, objs in in_namespace.items())
         return (by_key, by_namespace, by_uid,
                 {uid: tuple(items) for uid, items in by_owner.items()})
+
+    @cached_property
+    def _event_lookups(self) -> tuple[dict[tuple[str, str, str], K8sObject],
+                                      dict[str, K8sObject]]:
+        """Events by (kind, namespace, name) and by uid."""
+        by_key: dict[tuple[str, str, str], K8sObject] = {}
+        by_uid: dict[str, K8sObject] = {}
+        for event in self.objects("Event"):
+            meta = event.get("metadata") or {}
+            by_key[("Event", meta.get("namespace") or "", meta.get("name", ""))] = event
+            if uid := meta.get("uid"):
+                by_uid[uid] = event
+        return by_key, by_uid
 
     @cached_property
     def _pods_by_node(self) -> dict[str, tuple[K8sObject, ...]]:

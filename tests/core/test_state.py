@@ -102,6 +102,19 @@ def test_indexes() -> None:
     assert len(state.in_namespace("Pod", "other")) == 0
 
 
+def test_events_are_found_like_any_object() -> None:
+    state = _state()
+    pulled = state.get("Event", "shop", "web-7d4b9c8f5-a1.Pulled")
+    assert pulled is not None and pulled["reason"] == "Pulled"
+    assert state.get("Event", "other", "web-7d4b9c8f5-a1.Pulled") is None
+    assert len(state.in_namespace("Event", "shop")) == 2
+    event = {**pulled, "metadata": {**pulled["metadata"], "name": "x.Created", "uid": "e-1"}}
+    with_uid = ClusterState({"Pod": state.objects("Pod"), "Event": [event]}, now=NOW)
+    assert with_uid.by_uid("e-1") is event
+    assert with_uid.by_uid("pod-web-7d4b9c8f5-a1") is state.objects("Pod")[0]
+    assert with_uid.by_uid("absent") is None and with_uid.by_uid("") is None
+
+
 def test_events_for_an_object_are_oldest_first() -> None:
     state = _state()
     pod = state.get("Pod", "shop", "web-7d4b9c8f5-a1")
