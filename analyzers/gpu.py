@@ -340,15 +340,11 @@ def _gpu_node(state: ClusterState, node: Mapping[str, Any]) -> Iterator[Finding]
 def _bypassing_device_plugin(state: ClusterState) -> Iterator[Finding]:
     seen: set[tuple[str, str, str]] = set()
     for pod in state.objects("Pod"):
-        if is_terminated(pod) or _owned_by_daemon_set(pod):
-            continue
         spec = pod.get("spec") or {}
-        # the variable is rare and cheap to look for: the GPU requests are read only when set
-        visible = [(container, value) for _, container in all_containers(spec)
-                   if (value := next((e.get("value") for e in container.get("env") or ()
-                                      if e.get("name") == "NVIDIA_VISIBLE_DEVICES"), None))
-                   is not None and value.strip().lower() not in ("", "void", "none")]
-        if not visible or any(pod_request(spec, r) > 0 for r in _gpu_resources(spec)):
+        # the variable is rare and cheap to look for: the rest is read only when it is set
+        visible = _visible_devices(spec)
+        if (not visible or is_terminated(pod) or _owned_by_daemon_set(pod)
+                or any(pod_request(spec, r) > 0 for r in _gpu_resources(spec))):
             continue
         for container, value in visible:
             parent = state.workload_of(pod)
@@ -378,6 +374,21 @@ def _bypassing_device_plugin(state: ClusterState) -> Iterator[Finding]:
 def _gpu_resources(spec: Mapping[str, Any]) -> set[str]:
     return {name for _, c in all_containers(spec) for field in ("requests", "limits")
             for name in ((c.get("resources") or {}).get(field) or {}) if is_accelerator(name)}
+
+
+def _visible_devices(spec: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
+    """``(container, value)`` for each container whose first ``NVIDIA_VISIBLE_DEVICES`` names
+    devices."""
+    visible = []
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(field) or ():
+            for env in container.get("env") or ():
+                if env.get("name") == "NVIDIA_VISIBLE_DEVICES":
+                    value = env.get("value")
+                    if value is not None and value.strip().lower() not in ("", "void", "none"):
+                        visible.append((container, value))
+                    break
+    return visible
 
 
 def _owned_by_daemon_set(pod: Mapping[str, Any]) -> bool:

@@ -229,13 +229,16 @@ def _claim_users(state: ClusterState) -> dict[tuple[str, str], list[Mapping[str,
     claim is named ``<pod>-<volume>``)."""
     users: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for pod in state.objects("Pod"):
-        if is_terminated(pod):
+        claims = set()
+        for volume in (pod.get("spec") or {}).get("volumes") or ():
+            if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+                claims.add(claim)
+            elif "ephemeral" in volume:
+                claims.add(f"{pod['metadata']['name']}-{volume.get('name')}")
+        if not claims or is_terminated(pod):
             continue
-        namespace, pod_name = pod["metadata"].get("namespace") or "", pod["metadata"]["name"]
-        claims = {(volume.get("persistentVolumeClaim") or {}).get("claimName")
-                  or (f"{pod_name}-{volume.get('name')}" if "ephemeral" in volume else None)
-                  for volume in (pod.get("spec") or {}).get("volumes") or ()}
-        for claim in claims - {None}:
+        namespace = pod["metadata"].get("namespace") or ""
+        for claim in claims:
             users[(namespace, claim)].append(pod)
     return users
 
