@@ -229,7 +229,7 @@ def _claim_users(state: ClusterState) -> dict[tuple[str, str], list[Mapping[str,
     claim is named ``<pod>-<volume>``)."""
     users: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for pod in state.objects("Pod"):
-        claims = set()
+        claims: set[str] = set()
         for volume in (pod.get("spec") or {}).get("volumes") or ():
             if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
                 claims.add(claim)

@@ -1,8 +1,8 @@
 """The items of a live List page made objects of the state: completed, trimmed and checked.
 
 A List leaves ``apiVersion`` and ``kind`` out of its items, carries each object's
-``managedFields`` (which client last set which field: of no use to an analyzer, and a third of
-the bytes) and may hold an item of the wrong shape. Each item is completed in place, its
+``managedFields`` (which client last set which field: of no use to an analyzer, and about a
+third of the memory the objects take) and may hold an item of the wrong shape. Each item is completed in place, its
 ``managedFields`` dropped, and checked against the shape analyzers expect.
 
 Holding the dropped ``managedFields`` instead of freeing them page by page was measured and left
