@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Collection, Mapping
 from contextlib import ExitStack
 from importlib import resources
@@ -28,6 +26,7 @@ from k8sdoctor.cluster.snapshot import load_documents, read_documents
 from k8sdoctor.cluster.source import LoadResult, gc_paused
 from k8sdoctor.cluster.state import Scope
 from k8sdoctor.explain.cache import default_cache_dir
+from k8sdoctor.private_files import private_dir, replace_file
 
 DEMO_SNAPSHOT = "demo.yaml"
 DEMO_LABEL = "demo cluster"
@@ -78,16 +77,8 @@ def _store(copy: Path, documents: list[Any]) -> None:
     if orjson.loads(blob) != documents:
         return
     with contextlib.suppress(OSError):
-        copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=copy.parent, prefix=".demo-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(blob)
-            os.replace(temporary, copy)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        private_dir(copy.parent)
+        replace_file(copy, blob)
 
 
 def demo_source(stack: ExitStack, environ: Mapping[str, str] | None = None) -> DemoSource:

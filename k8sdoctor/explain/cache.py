@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8sdoctor.explain.answer import Answer
+from k8sdoctor.private_files import private_dir, replace_file
 
 ENTRY_FORMAT = 1
 ENTRIES_DIR = "explanations"
@@ -84,18 +85,10 @@ class ExplanationCache:
         """Store ``answer``; a cache that cannot be written is silently skipped."""
         entry = {"format": ENTRY_FORMAT, "storedAt": self.clock(), "backend": key.backend,
                  "model": model, "answer": answer.to_dict()}
-        path = self._path(key)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            _private_dir(self.directory)
-            _private_dir(self.entries)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, ensure_ascii=False)
-            os.replace(temporary, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            private_dir(self.directory)
+            private_dir(self.entries)
+            replace_file(self._path(key), json.dumps(entry, ensure_ascii=False).encode())
 
     def clear(self) -> int:
         """Remove every entry; returns how many there were."""
@@ -188,7 +181,3 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if (path.stat().st_mode & 0o777) != 0o700:
-        path.chmod(0o700)

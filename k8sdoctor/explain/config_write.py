@@ -11,7 +11,6 @@ backend names the environment variable that holds its key (``api_key_env``).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import yaml
 
 from k8sdoctor.errors import BadInputError
 from k8sdoctor.explain.config import _NAME, Config, parse_config
+from k8sdoctor.private_files import replace_file
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,6 @@ def _write_private(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        replace_file(path, text.encode(), mode)
     except OSError as err:
         raise BadInputError(f"cannot write config file {path}: {err.strerror}") from None
