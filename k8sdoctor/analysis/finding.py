@@ -181,10 +181,7 @@ class Finding:
         """Stable across re-created pods, restarts, timestamps and ordering: the fault's
         analyzer and reason on the object that stays (a pod's, ReplicaSet's or Job's owning
         workload; the object itself otherwise). Baselines match on it."""
-        # stable_object's kind and name, without building it: a report fingerprints every finding
-        anchor: Finding | ObjectRef = self
-        if self.parent is not None and self.kind in GENERATED_NAME_KINDS:
-            anchor = self.parent
+        anchor = self._stable_anchor  # not stable_object: a report fingerprints every finding
         key = "\x1f".join((self.analyzer, anchor.kind, self.namespace or "", anchor.name,
                            self.reason))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -193,9 +190,15 @@ class Finding:
     def stable_object(self) -> ObjectRef:
         """The object a baseline names for this finding: the owning workload of an object
         with a generated name, else the object itself."""
+        anchor = self._stable_anchor
+        return ObjectRef(anchor.kind, anchor.name, self.namespace)
+
+    @property
+    def _stable_anchor(self) -> Finding | ObjectRef:
+        """What names ``stable_object``: the parent of an object with a generated name."""
         if self.parent is not None and self.kind in GENERATED_NAME_KINDS:
-            return ObjectRef(self.parent.kind, self.parent.name, self.namespace)
-        return self.object_ref
+            return self.parent
+        return self
 
     @property
     def gates(self) -> bool:
