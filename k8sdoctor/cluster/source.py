@@ -49,7 +49,8 @@ class ClusterSource(Protocol):
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a source decodes objects.
+    """Pause the cyclic garbage collector while a source decodes objects (and while a report
+    is rendered: ``report.render``).
 
     Decoding Lists builds a great many dicts and lists that never form cycles, and the collector
     would rescan them over and over as the heap grows: a third of the time to list 5,000 pods,

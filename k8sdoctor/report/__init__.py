@@ -6,9 +6,7 @@ never be added without one.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -73,28 +71,17 @@ def renderer_for(fmt: OutputFormat) -> Callable[[Report, RenderOptions], str]:
 def render(report: Report, fmt: OutputFormat, options: RenderOptions | None = None) -> str:
     """``report`` in ``fmt``; secret-shaped text is redacted here, for every format, unless
     ``options.redact`` is off."""
+    from k8sdoctor.cluster.source import gc_paused
+
     options = options or RenderOptions()
-    with _collector_paused():
+    # Rendering makes hundreds of thousands of short-lived objects that hold no cycles: the
+    # collector would only walk the report again and again (a third of -o json's time).
+    with gc_paused():
         if options.redact:
             from k8sdoctor.report.redaction import redacted
 
             report = redacted(report)
         return renderer_for(fmt)(report, options)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Rendering makes hundreds of thousands of short-lived objects that hold no cycles (dicts,
-    lists, strings): reference counting frees them, and the cyclic collector would only walk
-    the whole report again and again (a third of the time of ``-o json`` at 10,000 findings)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def report_schema() -> dict[str, Any]:
