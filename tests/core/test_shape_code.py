@@ -1,6 +1,7 @@
-"""Property: the compiled shape checks (``shape_code``) agree with the walk of the shapes that
-names the field at fault (``validate.walk_shape``): the same objects fit, and the same nulls are
-removed from those that do.
+"""Property: the generated shape checks (``shape_code``, run by ``validate.fits``) agree with the
+walk of the shapes that names the field at fault (``validate.walk_shape``): the same objects fit,
+and the same nulls are removed from those that do. And the generated module is the one
+``shape_code`` writes from today's shapes.
 
 Each example damages one field of one object of the demo cluster (a wrong type, a null, a
 missing key, a huge value), as ``test_bad_objects_property`` does, and gives a copy to each.
@@ -16,9 +17,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from k8sdoctor.cluster.shape_code import compile_mapping, fits
+from k8sdoctor.cluster.shape_code import GENERATED, compile_mapping, generate
 from k8sdoctor.cluster.shapes import SHAPES, STR, ListOf, MapOf
-from k8sdoctor.cluster.validate import ShapeError, walk_shape
+from k8sdoctor.cluster.validate import ShapeError, fits, walk_shape
 from tests.core.test_bad_objects_property import DELETE, REPLACEMENTS, _paths
 from tests.helpers import DEMO
 
@@ -95,3 +96,22 @@ def test_a_compiled_check(value: dict[str, Any], expected: bool) -> None:
     check = compile_mapping({"a": STR, "m": MapOf(STR), "l": ListOf({"b": (int,)})})
     assert check(value) is expected
     assert "a" not in value or value["a"] is not None  # a null field is removed
+
+
+def test_the_generated_checks_are_up_to_date_with_the_shapes() -> None:
+    assert GENERATED.read_text(encoding="utf-8") == generate(), (
+        "shapes changed: run python -m k8sdoctor.cluster.shape_code")
+
+
+def test_a_kind_without_a_shape_has_its_metadata_checked() -> None:
+    assert fits({"metadata": {"name": "x", "labels": {"a": "b"}}, "spec": 1}, "Widget")
+    assert not fits({"metadata": {"name": "x", "labels": {"a": 1}}}, "Widget")
+
+
+def test_nested_lists_and_maps_compile() -> None:
+    check = compile_mapping({"l": ListOf(ListOf(STR)), "m": MapOf(MapOf({"a": STR}))})
+    assert check({"l": [["x"], []], "m": {"k": {"v": {"a": "x"}}}})
+    assert not check({"l": [["x", 1]]})
+    assert not check({"l": ["x"]})
+    assert not check({"m": {"k": {"v": {"a": 1}}}})
+    assert not check({"m": {"k": []}})
