@@ -117,25 +117,29 @@ def pod_references(spec: Mapping[str, Any]) -> list[Reference]:
 
 def _from_source(kind: str, source: Mapping[str, Any], name_field: str,
                  volume: Mapping[str, Any], projected: str = "") -> Reference:
-    keys = tuple(item.get("key", "") for item in source.get("items") or ())
+    items = source.get("items")
+    keys = tuple([item.get("key", "") for item in items]) if items else ()
     return Reference(kind, source.get(name_field, ""),
                      f"{projected}volume {volume.get('name', '')}", bool(source.get("optional")),
                      keys, True)
 
 
-def _container_references(container: Mapping[str, Any], field: str) -> Iterator[Reference]:
+def _container_references(container: Mapping[str, Any], field: str) -> list[Reference]:
     owner = f"{_CONTAINER_WORDS[field]} {container.get('name')}"
+    found: list[Reference] = []
     for env in container.get("env") or ():
         if value_from := env.get("valueFrom"):
             for kind, ref_field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
                 if ref := value_from.get(ref_field):
-                    yield Reference(kind, ref.get("name", ""), f"env {env.get('name')} of {owner}",
-                                    bool(ref.get("optional")), (ref.get("key", ""),))
+                    found.append(Reference(kind, ref.get("name", ""),
+                                           f"env {env.get('name')} of {owner}",
+                                           bool(ref.get("optional")), (ref.get("key", ""),)))
     for env_from in container.get("envFrom") or ():
         for kind, ref_field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
             if ref := env_from.get(ref_field):
-                yield Reference(kind, ref.get("name", ""), f"envFrom of {owner}",
-                                bool(ref.get("optional")))
+                found.append(Reference(kind, ref.get("name", ""), f"envFrom of {owner}",
+                                       bool(ref.get("optional"))))
+    return found
 
 
 def analyze(state: ClusterState) -> Iterator[Finding]:
@@ -162,23 +166,24 @@ def _check_pod(
     pod: Mapping[str, Any],
     references: Iterable[Reference],
     verdicts: dict[tuple[str, str | None, str, tuple[str, ...]], _Verdict],
-) -> Iterator[Finding]:
+) -> list[Finding]:
     """``verdicts`` remembers each (kind, namespace, name, keys) already looked up: the pods of
     one workload all name the same objects."""
     namespace = pod["metadata"].get("namespace")
-    missing: dict[str, list[tuple[Reference, tuple[str, ...]]]] = defaultdict(list)
+    missing: dict[str, list[tuple[Reference, tuple[str, ...]]]] = {}
     for ref in references:
         if ref.optional:
             continue
         key = (ref.kind, namespace, ref.name, ref.keys)
-        if key in verdicts:
-            verdict = verdicts[key]
-        else:
+        verdict = verdicts.get(key, _UNSEEN)
+        if verdict is _UNSEEN:
             verdict = verdicts[key] = _verdict(state, ref, namespace)
         if verdict is not None:
-            missing[verdict[0]].append((ref, verdict[1]))
-    for reason, entries in missing.items():
-        yield _missing_finding(state, pod, reason, entries)
+            missing.setdefault(verdict[0], []).append((ref, verdict[1]))
+    return [_missing_finding(state, pod, reason, entries) for reason, entries in missing.items()]
+
+
+_UNSEEN: Any = object()
 
 
 def _verdict(state: ClusterState, ref: Reference, namespace: str | None) -> _Verdict:
@@ -304,18 +309,29 @@ def _unused_configmaps(
             candidates[meta.get("namespace") or ""].add(meta["name"])
     if not candidates:
         return
+    # Then the ConfigMaps left are looked for in the commands, arguments and env values of the
+    # namespace: once per distinct text, as the pods of a workload and its template repeat them.
+    texts: dict[str, set[str]] = defaultdict(set)
     app_labels: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for pod, references in pods:
         namespace = pod["metadata"].get("namespace") or ""
         labels = pod["metadata"].get("labels") or {}
         app_labels[namespace].update((k, labels[k]) for k in APP_LABELS if k in labels)
         if left := candidates.get(namespace):
-            _strike(left, references, pod.get("spec") or {})
+            _strike(left, references, pod.get("spec") or {}, texts[namespace])
     for kind in POD_TEMPLATE_KINDS:
         for workload in state.objects(kind):
-            if left := candidates.get(workload["metadata"].get("namespace") or ""):
+            namespace = workload["metadata"].get("namespace") or ""
+            if left := candidates.get(namespace):
                 spec = pod_template_spec(workload)
-                _strike(left, pod_references(spec), spec)
+                _strike(left, pod_references(spec), spec, texts[namespace])
+    for namespace, named in texts.items():
+        left = candidates[namespace]
+        for text in named:
+            if not left:
+                break
+            if any(name in text for name in left):
+                left.difference_update(_WORD.findall(text))
     for configmap in state.objects("ConfigMap"):
         meta = configmap["metadata"]
         name, namespace = meta["name"], meta.get("namespace") or ""
@@ -337,18 +353,15 @@ def _unused_configmaps(
         )
 
 
-def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any]) -> None:
-    """Remove from ``left`` the ConfigMaps ``spec`` references or its containers name."""
-    left.difference_update(r.name for r in references if r.kind == "ConfigMap")
-    if not left:
-        return
-    for text in _container_texts(spec):
-        named = [name for name in left if name in text]
-        if named:
-            words = set(_WORD.findall(text))
-            left.difference_update(name for name in named if name in words)
-            if not left:
-                return
+def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any],
+            texts: set[str]) -> None:
+    """Remove from ``left`` the ConfigMaps ``spec`` references; add to ``texts`` those of its
+    containers, while any are left."""
+    for ref in references:
+        if ref.kind == "ConfigMap":
+            left.discard(ref.name)
+    if left:
+        texts.update(_container_texts(spec))
 
 
 def _check_contents(state: ClusterState, configmap: Mapping[str, Any]) -> Iterator[Finding]:

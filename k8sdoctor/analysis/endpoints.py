@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from k8sdoctor.analysis.objects import absence_is_known, conditions
 from k8sdoctor.cluster.state import ClusterState
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One backend of a Service: usually a pod."""
+class Endpoint(NamedTuple):
+    """One backend of a Service: usually a pod (a tuple rather than a frozen dataclass, which
+    costs three times as much to make: a Service of a large workload has hundreds)."""
 
     address: str
     ready: bool
