@@ -4,6 +4,10 @@ command that reads it, ``cache list``/``cache stats`` and ``backends add``."""
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,11 +31,23 @@ def test_version_option(run_cli: RunCli) -> None:
     assert (result.code, result.stdout) == (0, f"k8sdoctor {__version__}\n")
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_show_completion_prints_a_script_for_the_shell(run_cli: RunCli, shell: str) -> None:
-    result = run_cli(["--show-completion", shell])
-    assert result.code == 0, result.stderr
+@pytest.mark.parametrize(("shell", "marker"), [
+    ("bash", "complete -o default -F"), ("zsh", "compdef"), ("fish", "complete --command"),
+])
+def test_show_completion_prints_a_script_for_the_shell_it_runs_in(shell: str,
+                                                                  marker: str) -> None:
+    # The shell is detected from the parent process, so the command runs under that shell (and
+    # is not its last command, which the shell would exec in its place).
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    command = f"{shlex.quote(sys.executable)} -m k8sdoctor --show-completion; exit $status"
+    if shell != "fish":
+        command = command.replace("$status", "$?")
+    result = subprocess.run([shell, "-c", command], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
     assert "_K8SDOCTOR_COMPLETE" in result.stdout
+    assert marker in result.stdout
 
 
 def test_install_completion_is_an_option(run_cli: RunCli) -> None:
