@@ -41,7 +41,7 @@ from k8sdoctor.cluster.fetch_problems import (
     request_unanswered,
 )
 from k8sdoctor.cluster.kinds import KNOWN_KINDS, ResourceKind
-from k8sdoctor.cluster.list_items import take_items
+from k8sdoctor.cluster.list_items import CutOffs, take_items
 from k8sdoctor.cluster.selectors import parse_selector
 from k8sdoctor.cluster.source import FetchError, LoadResult, gc_paused
 from k8sdoctor.cluster.state import ClusterState, K8sObject, Scope
@@ -108,6 +108,7 @@ class LiveSource:
         """Log tails already read, with how many lines were asked for: the crash evidence and
         the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
+        self._cut_offs = CutOffs()
         self._server = ""
         self._label = ""
 
@@ -134,6 +135,7 @@ class LiveSource:
         served = self._served_group_versions()
         now, clock_source = self._now()
         to_list = [k for k in wanted if k.api_version in served]
+        self._cut_offs = CutOffs()  # and those an earlier load held are freed
         objects: dict[str, list[K8sObject]] = {}
         dropped: list[Rejected] = []
         errors: list[FetchError] = []
@@ -360,7 +362,7 @@ class LiveSource:
         while True:
             query = [*base, ("limit", self.page_size)] + ([("continue", token)] if token else [])
             try:
-                page = self._page(path, query, accept)
+                page, size = self._page(path, query, accept)
             except HttpError as err:
                 if err.status == 404:
                     return None
@@ -372,8 +374,9 @@ class LiveSource:
                 # The continue token expired mid-list (etcd compaction): start again with one
                 # unpaginated list.
                 relisted, seen = True, set()
-                page, items, dropped = self._page(path, base, accept), [], []
-            take_items(kind, page.get("items") or (), path, items, dropped)
+                (page, size), items, dropped = self._page(path, base, accept), [], []
+            take_items(kind, page.get("items") or (), path, items, dropped,
+                       self._cut_offs.holder(size))
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:
@@ -382,25 +385,21 @@ class LiveSource:
                 raise Unanswered(f"GET {path}: the server sent the same continue token twice")
             seen.add(token)
 
-    def _page(self, path: str, query: Query, accept: str) -> dict[str, Any]:
-        """One page of a List; a body cut short or not JSON is asked for once more."""
+    def _page(self, path: str, query: Query, accept: str) -> tuple[dict[str, Any], int]:
+        """One page of a List, and its size in bytes; a body cut short or not JSON is asked
+        for once more."""
         try:
-            return self._get_json(path, query, accept)
+            body = self._get(path, query, accept)
+            return _json_object(path, body), len(body)
         except BrokenBody:
-            return self._get_json(path, query, accept)
+            body = self._get(path, query, accept)
+            return _json_object(path, body), len(body)
 
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _get_json(self, path: str, query: Query, accept: str = JSON) -> dict[str, Any]:
         """A JSON object from a successful GET; ``BrokenBody`` for a body that is not one."""
-        body = self._get(path, query, accept)
-        try:
-            document = orjson.loads(body)
-        except ValueError:
-            raise BrokenBody(f"GET {path} did not return JSON ({first_words(body)})") from None
-        if not isinstance(document, dict):
-            raise BrokenBody(f"GET {path} did not return a JSON object") from None
-        return document
+        return _json_object(path, self._get(path, query, accept))
 
     def _get(self, path: str, query: Query, accept: str) -> bytes:
         """The body of a successful GET; ``HttpError`` for an error status, ``Throttled`` when
@@ -501,3 +500,14 @@ class LiveSource:
             f"the Kubernetes API server at {self._where()} answered {error}; check the "
             "kubeconfig's server address and user"
         )
+
+
+def _json_object(path: str, body: bytes) -> dict[str, Any]:
+    """``body`` parsed; ``BrokenBody`` when it is not a JSON object."""
+    try:
+        document = orjson.loads(body)
+    except ValueError:
+        raise BrokenBody(f"GET {path} did not return JSON ({first_words(body)})") from None
+    if not isinstance(document, dict):
+        raise BrokenBody(f"GET {path} did not return a JSON object") from None
+    return document
