@@ -7,8 +7,8 @@ completed in place, its ``managedFields`` cut off, and checked against the shape
 expect.
 
 Freeing what is cut off costs CPU, one deallocation per node of each entry's field tree, so
-``CutOffs`` holds the cut-offs of the first ``HOLD_BYTES`` of pages instead, for as long as the
-source that listed them lives (a run's end, in the CLI, which exits without freeing anything):
+``CutOffs`` holds the cut-offs of the first ``HOLD_BYTES`` of pages instead, with the state made
+of the objects (to a run's end, in the CLI, which exits without freeing anything):
 at 10,000 pods that is 13% less CPU for 260 MiB more memory. Past that budget they are freed page
 by page, which keeps the peak memory down where holding stops paying: at 40,000 pods and more the
 larger heap costs in page faults what freeing costs (``benchmarks/RESULTS.md``).
@@ -29,7 +29,7 @@ HOLD_BYTES = 256 * 2**20
 
 class CutOffs:
     """Where the ``managedFields`` cut off the items of one load's first ``budget`` bytes of
-    pages are held until the load's source is gone (``take_items`` is given ``holder()``)."""
+    pages are held (``take_items`` is given ``holder()``), kept with the load's state."""
 
     def __init__(self, budget: int = HOLD_BYTES) -> None:
         self._left = budget

@@ -108,7 +108,6 @@ class LiveSource:
         """Log tails already read, with how many lines were asked for: the crash evidence and
         the explain stage look at the same crashed containers, and each is read once."""
         self._client: Any = None
-        self._cut_offs = CutOffs()
         self._server = ""
         self._label = ""
 
@@ -135,7 +134,7 @@ class LiveSource:
         served = self._served_group_versions()
         now, clock_source = self._now()
         to_list = [k for k in wanted if k.api_version in served]
-        self._cut_offs = CutOffs()  # and those an earlier load held are freed
+        cut_offs = CutOffs()
         objects: dict[str, list[K8sObject]] = {}
         dropped: list[Rejected] = []
         errors: list[FetchError] = []
@@ -144,14 +143,15 @@ class LiveSource:
                                       thread_name_prefix="k8sdoctor-list")
             try:
                 with gc_paused():
-                    futures = {pool.submit(self._list_kind, k, scope): k for k in to_list}
+                    futures = {pool.submit(self._list_kind, k, scope, cut_offs): k
+                               for k in to_list}
                     self._collect(futures, objects, dropped, errors)
             finally:
                 # past the deadline, requests still under way are left to end on their own
                 pool.shutdown(wait=False, cancel_futures=True)
         state = ClusterState(objects, now=now, listed_kinds=set(objects), scope=scope,
                              source=self._label,
-                             partly_read=[(r.kind, r.namespace) for r in dropped])
+                             partly_read=[(r.kind, r.namespace) for r in dropped], held=cut_offs)
         return LoadResult(state, tuple(sorted(errors, key=lambda e: e.kind)),
                           missing_namespaces=self._missing_namespaces(scope),
                           clock_source=clock_source)
@@ -329,24 +329,26 @@ class LiveSource:
                 continue
         return tuple(missing)
 
-    def _list_kind(self, kind: ResourceKind, scope: Scope) -> Listed | None:
+    def _list_kind(self, kind: ResourceKind, scope: Scope, cut_offs: CutOffs) -> Listed | None:
         """Every object of ``kind`` in scope (one List per namespace of ``-n``), and the items
         dropped for their shape; None when the server does not serve the resource (404)."""
         if not kind.namespaced or len(scope.namespaces) < 2:
-            return self._list_path(kind, kind.list_path(scope.namespace), scope)
+            return self._list_path(kind, kind.list_path(scope.namespace), scope, cut_offs)
         items: list[K8sObject] = []
         dropped: list[Rejected] = []
         for namespace in scope.namespaces:
-            listed = self._list_path(kind, kind.list_path(namespace), scope)
+            listed = self._list_path(kind, kind.list_path(namespace), scope, cut_offs)
             if listed is None:
                 return None
             items.extend(listed[0])
             dropped.extend(listed[1])
         return items, dropped
 
-    def _list_path(self, kind: ResourceKind, path: str, scope: Scope) -> Listed | None:
+    def _list_path(self, kind: ResourceKind, path: str, scope: Scope,
+                   cut_offs: CutOffs) -> Listed | None:
         """Every object at ``path``, page by page, and the items dropped for their shape; None
-        when the server does not serve the resource (404).
+        when the server does not serve the resource (404). The ``managedFields`` cut off the
+        items go to ``cut_offs``.
 
         A continue token that expires (410) starts the List again once, unpaginated, as
         client-go's pager does; a second expiry, or a token the server hands out twice, ends
@@ -376,7 +378,7 @@ class LiveSource:
                 relisted, seen = True, set()
                 (page, size), items, dropped = self._page(path, base, accept), [], []
             take_items(kind, page.get("items") or (), path, items, dropped,
-                       self._cut_offs.holder(size))
+                       cut_offs.holder(size))
             metadata = page.get("metadata")
             token = (metadata.get("continue") if isinstance(metadata, dict) else None) or ""
             if not token:

@@ -96,6 +96,7 @@ class ClusterState:
         scope: Scope | None = None,
         source: str = "",
         partly_read: Iterable[tuple[str, str | None]] = (),
+        held: object = None,
     ) -> None:
         self._objects: Mapping[str, tuple[K8sObject, ...]] = MappingProxyType(
             {kind: tuple(items) for kind, items in objects.items()}
@@ -105,6 +106,9 @@ class ClusterState:
         self.scope = scope or Scope()
         self.source = source
         self._partly_read = frozenset(partly_read)
+        self._held = held
+        """What the source held rather than freed while it made the objects (the live source's
+        ``list_items.CutOffs``): never read, kept for as long as the state."""
         self._workloads: dict[int, tuple[Mapping[str, Any], ObjectRef | None]] = {}
         """``workload_of`` answers by ``id`` of the object, kept with the object so the id
         cannot be reused: several analyzers ask it of every pod."""
@@ -120,7 +124,7 @@ class ClusterState:
             {kind: [o for o in items if id(o) not in gone]
              for kind, items in self._objects.items()},
             now=self.now, listed_kinds=self._listed, scope=self.scope, source=self.source,
-            partly_read=[*self._partly_read, *lost],
+            partly_read=[*self._partly_read, *lost], held=self._held,
         )
 
     # -- plain access ---------------------------------------------------------------------------
