@@ -49,7 +49,7 @@ def test_macros_and_intervals_give_the_previous_runs() -> None:
     hourly = _cron.previous_runs(_cron.parse("@hourly"), timezone.utc, now, 2)
     assert [r.astimezone(timezone.utc).hour for r in hourly] == [9, 8]
     every = _cron.previous_runs(_cron.parse("@every 45m"), timezone.utc, now, 2)
-    assert every == [now - timedelta(minutes=45), now - timedelta(minutes=90)]
+    assert every == (now - timedelta(minutes=45), now - timedelta(minutes=90))
 
 
 @pytest.mark.parametrize("name", ["", "Local", "local", "Europe/Berln"])
