@@ -159,6 +159,7 @@ def analyze(state: ClusterState) -> Iterator[Finding]:
 _Verdict = tuple[str, tuple[str, ...]] | None
 """What is wrong with one reference: the finding's reason and the keys absent; None if nothing
 (or nothing that can be known)."""
+_UNSEEN: Any = object()
 
 
 def _check_pod(
@@ -181,9 +182,6 @@ def _check_pod(
         if verdict is not None:
             missing.setdefault(verdict[0], []).append((ref, verdict[1]))
     return [_missing_finding(state, pod, reason, entries) for reason, entries in missing.items()]
-
-
-_UNSEEN: Any = object()
 
 
 def _verdict(state: ClusterState, ref: Reference, namespace: str | None) -> _Verdict:
@@ -355,8 +353,8 @@ def _unused_configmaps(
 
 def _strike(left: set[str], references: Iterable[Reference], spec: Mapping[str, Any],
             texts: set[str]) -> None:
-    """Remove from ``left`` the ConfigMaps ``spec`` references; add to ``texts`` those of its
-    containers, while any are left."""
+    """Remove from ``left`` the ConfigMaps ``spec`` references; while any are left, add the
+    commands, arguments and env values of its containers to ``texts``."""
     for ref in references:
         if ref.kind == "ConfigMap":
             left.discard(ref.name)

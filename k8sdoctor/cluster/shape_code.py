@@ -52,7 +52,7 @@ def compile_mapping(shape: dict[str, Spec]) -> Fits:
     return namespace["check_shape"]
 
 
-_NULL = '''from collections.abc import Callable
+_PREAMBLE = '''from collections.abc import Callable
 
 
 def _null(mapping: dict, key: str) -> bool:
@@ -86,7 +86,7 @@ class _Module:
     def source(self) -> str:
         while self._pending:
             self._functions.append(self._function(*self._pending.pop(0)))
-        return "\n\n".join([_NULL, *self._functions])
+        return "\n\n".join([_PREAMBLE, *self._functions])
 
     def _function_of(self, shape: dict[str, Spec], path: str) -> str:
         name = self._names.get(id(shape))
