@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from k8sdoctor.cluster.live import JSON, LiveSource
+from k8sdoctor.cluster.live import LiveSource
 from k8sdoctor.cluster.state import Scope
 from tests.e2e.controlplane import ControlPlane
 from tests.e2e.loader import Etcd
@@ -64,13 +64,13 @@ class PausingSource(LiveSource):
         super().__init__(*args, **options)
         self.between_pages: Callable[[str, dict[str, Any]], None] | None = between_pages
 
-    def _get_json(self, path: str, query: Sequence[tuple[str, Any]],
-                  accept: str = JSON) -> dict[str, Any]:
-        document = super()._get_json(path, query, accept)
+    def _page(self, path: str, query: Sequence[tuple[str, Any]],
+              accept: str) -> tuple[dict[str, Any], int]:
+        document, size = super()._page(path, query, accept)
         if self.between_pages and (document.get("metadata") or {}).get("continue"):
             pause, self.between_pages = self.between_pages, None
             pause(path, document)
-        return document
+        return document, size
 
 
 def reader_requests(plane: ControlPlane, offset: int) -> list[dict[str, Any]]:
