@@ -8,7 +8,7 @@ that several kinds share (``METADATA``, the pod spec) get one function.
 
 The functions are generated ahead of time into ``_shape_checks`` (``python -m
 k8sdoctor.cluster.shape_code`` writes it; a test fails when it is out of date with ``shapes``):
-compiling their 5,000 lines took 45 ms of every run, where importing the module reads its cached
+compiling them at run time took 45 ms of every run, where importing the module reads its cached
 bytecode.
 
 Like the interpreter in ``validate``, a check removes an explicit ``null`` from a checked field,
