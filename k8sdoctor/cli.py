@@ -118,13 +118,18 @@ def _stderr(message: str) -> None:
 
 
 def _live_source(kubeconfig: str | None, context: str | None, request_timeout: str = "30s",
-                 fetch_timeout: str = "5m", fetch_concurrency: int = 4) -> "ClusterSource":
+                 fetch_timeout: str = "5m", fetch_concurrency: int = 4, *,
+                 one_shot: bool) -> "ClusterSource":
+    """The cluster as the flags say; ``one_shot`` for a command that ends the process after one
+    load (``console_main`` exits without freeing it), which may hold what freeing would cost."""
     from k8sdoctor.cluster.durations import parse_duration
+    from k8sdoctor.cluster.list_items import HOLD_BYTES
     from k8sdoctor.cluster.live import LiveSource
 
     return LiveSource(kubeconfig=kubeconfig, context=context, max_workers=fetch_concurrency,
                       request_timeout=parse_duration(request_timeout, "--request-timeout"),
-                      fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"))
+                      fetch_timeout=parse_duration(fetch_timeout, "--fetch-timeout"),
+                      hold_bytes=HOLD_BYTES if one_shot else 0)
 
 
 def _progress(message: str) -> AbstractContextManager[object]:
@@ -288,7 +293,7 @@ def analyze(
                                     manifests=True if manifests else None)
         else:
             source = _live_source(kubeconfig, context, request_timeout, fetch_timeout,
-                                  fetch_concurrency)
+                                  fetch_concurrency, one_shot=True)
         with _progress("Reading the cluster and analyzing" if source_is_live else "Analyzing"):
             analysis = analyze_with_state(source, scope, analyzer or (),
                                           namespace_exclude or (),
@@ -356,7 +361,7 @@ def snapshot(
     installed, _ = discover()
     selected = select(installed, analyzer or ("all",))
     source = _live_source(kubeconfig, context, request_timeout, fetch_timeout,
-                          fetch_concurrency)
+                          fetch_concurrency, one_shot=True)
     result = load_state(source, selected, scope)
     for error in result.errors:
         _stderr(f"k8sdoctor: warning: could not list {error.kind}: {error.message}")
@@ -488,7 +493,7 @@ def serve(
             from k8sdoctor.cluster.snapshot import SnapshotSource
 
             return SnapshotSource(snapshot)
-        return _live_source(kubeconfig, context)
+        return _live_source(kubeconfig, context, one_shot=False)
 
     run_service(scan_function(source, options, lambda m: _stderr(f"k8sdoctor: {m}")), options)
 

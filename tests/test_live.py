@@ -18,6 +18,7 @@ import yaml
 
 from k8sdoctor import run
 from k8sdoctor.cluster.kinds import KNOWN_KINDS
+from k8sdoctor.cluster.list_items import HOLD_BYTES
 from k8sdoctor.cluster.live import METADATA_ONLY, LiveSource, LogsUnavailableError
 from k8sdoctor.cluster.snapshot import LISTED_KINDS, SnapshotSource
 from k8sdoctor.cluster.state import Scope
@@ -322,8 +323,9 @@ def test_last_applied_copy_of_a_secret_is_dropped(fake_api: FakeApiServer,
     assert "c2VjcmV0LXRva2Vu" not in json.dumps(secret)
 
 
-def test_managed_fields_are_cut_off_the_objects(fake_api: FakeApiServer,
-                                                kubeconfig: Path) -> None:
+@pytest.mark.parametrize("hold_bytes", [0, HOLD_BYTES])  # freed at once, or held with the state
+def test_managed_fields_are_cut_off_the_objects(fake_api: FakeApiServer, kubeconfig: Path,
+                                                hold_bytes: int) -> None:
     managed = [{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
                 "time": "2025-11-02T09:00:00Z", "fieldsType": "FieldsV1",
                 "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}}]
@@ -331,8 +333,8 @@ def test_managed_fields_are_cut_off_the_objects(fake_api: FakeApiServer,
         "name": "settings", "namespace": "ci", "uid": "5f0c2d9e-1b7a-4c3e-8d6f-2a9b4e7c1d30",
         "creationTimestamp": "2025-11-02T09:00:00Z", "resourceVersion": "88124",
         "labels": {"app": "checkout"}, "managedFields": managed}, "data": {"mode": "fast"}}])
-    (configmap,) = LiveSource(str(kubeconfig)).load({"ConfigMap"}, Scope()).state.objects(
-        "ConfigMap")
+    (configmap,) = LiveSource(str(kubeconfig), hold_bytes=hold_bytes).load(
+        {"ConfigMap"}, Scope()).state.objects("ConfigMap")
 
     assert "managedFields" not in configmap["metadata"]
     assert configmap["metadata"]["labels"] == {"app": "checkout"}

@@ -6,12 +6,14 @@ third of the memory the objects take) and may hold an item of the wrong shape. E
 completed in place, its ``managedFields`` cut off, and checked against the shape analyzers
 expect.
 
-Freeing what is cut off costs CPU, one deallocation per node of each entry's field tree, so
-``CutOffs`` holds the cut-offs of the first ``HOLD_BYTES`` of pages instead, with the state made
-of the objects (to a run's end, in the CLI, which exits without freeing anything):
-at 10,000 pods that is 13% less CPU for 260 MiB more memory. Past that budget they are freed page
-by page, which keeps the peak memory down where holding stops paying: at 40,000 pods and more the
-larger heap costs in page faults what freeing costs (``benchmarks/RESULTS.md``).
+Freeing what is cut off costs CPU, one deallocation per node of each entry's field tree. A
+process that exits without freeing the state, as the CLI's one-shot commands do, need never pay
+it: for them ``CutOffs`` holds the cut-offs of the first ``HOLD_BYTES`` of pages with the state
+instead. At 10,000 pods that is 13% less CPU for 260 MiB more memory. Past that budget they are
+freed page by page, which keeps the peak memory down where holding stops paying: at 40,000 pods
+and more the larger heap costs in page faults what freeing costs (``benchmarks/RESULTS.md``). A
+process that lives on (``serve``, the MCP server) frees them at once: it would only pay later,
+with a higher peak.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from k8sdoctor.cluster.state import K8sObject
 from k8sdoctor.cluster.validate import Rejected, admissible, admit
 
 HOLD_BYTES = 256 * 2**20
-"""How many bytes of List pages have the ``managedFields`` cut off their items held, not freed."""
+"""Of how many bytes of List pages a one-shot run holds the cut-off ``managedFields``."""
 
 
 class CutOffs:
     """Where the ``managedFields`` cut off the items of one load's first ``budget`` bytes of
     pages are held (``take_items`` is given ``holder()``), kept with the load's state."""
 
-    def __init__(self, budget: int = HOLD_BYTES) -> None:
+    def __init__(self, budget: int) -> None:
         self._left = budget
         self._held: list[Any] = []
         self._lock = threading.Lock()

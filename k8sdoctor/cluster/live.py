@@ -80,6 +80,7 @@ class LiveSource:
         fetch_timeout: float | None = 300.0,
         clock: Callable[[], datetime] | None = None,
         retry: RetryPolicy | None = None,
+        hold_bytes: int = 0,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
@@ -95,6 +96,11 @@ class LiveSource:
         """Seconds the whole fetch may take (``--fetch-timeout``); None: no limit. What is not
         listed by then is reported as not checked."""
         self._deadline: float | None = None
+        self.hold_bytes = hold_bytes
+        """Of how many bytes of List pages the ``managedFields`` cut off the items are held with
+        the state rather than freed page by page (``list_items.CutOffs``): worth it only to a
+        process that exits without freeing the state, as the CLI's one-shot commands do; 0, the
+        default, frees them at once."""
         self.retry = retry or RetryPolicy()
         """How answers asking to be retried later (429, 5xx with ``Retry-After``) are waited for."""
         self.clock = clock
@@ -134,7 +140,7 @@ class LiveSource:
         served = self._served_group_versions()
         now, clock_source = self._now()
         to_list = [k for k in wanted if k.api_version in served]
-        cut_offs = CutOffs()
+        cut_offs = CutOffs(self.hold_bytes)
         objects: dict[str, list[K8sObject]] = {}
         dropped: list[Rejected] = []
         errors: list[FetchError] = []

@@ -46,3 +46,7 @@ def test_cut_offs_are_held_until_the_budget_of_page_bytes_is_spent() -> None:
     assert first is not None and second is first
     assert third is None
     assert cut_offs.holder(1) is None
+
+
+def test_a_source_that_lives_on_holds_nothing() -> None:
+    assert CutOffs(budget=0).holder(4096) is None
