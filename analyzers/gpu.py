@@ -380,14 +380,13 @@ def _visible_devices(spec: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], s
     """``(container, value)`` for each container whose first ``NVIDIA_VISIBLE_DEVICES`` names
     devices."""
     visible = []
-    for field in ("initContainers", "containers", "ephemeralContainers"):
-        for container in spec.get(field) or ():
-            for env in container.get("env") or ():
-                if env.get("name") == "NVIDIA_VISIBLE_DEVICES":
-                    value = env.get("value")
-                    if value is not None and value.strip().lower() not in ("", "void", "none"):
-                        visible.append((container, value))
-                    break
+    for _, container in all_containers(spec):
+        for env in container.get("env") or ():
+            if env.get("name") == "NVIDIA_VISIBLE_DEVICES":
+                value = env.get("value")
+                if value is not None and value.strip().lower() not in ("", "void", "none"):
+                    visible.append((container, value))
+                break
     return visible
 
 
